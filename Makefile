@@ -1,0 +1,46 @@
+# make demo : set up and run the demo playbook on a local file:// store
+# make test : set up and run the whole test suite (what CI runs)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+COLLECTIONS := build/collections
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup demo test unit integration sanity galaxy clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(COLLECTIONS)/ansible_collections/kops/state_store:
+	mkdir -p $(COLLECTIONS)/ansible_collections/kops
+	ln -sfn $(CURDIR) $@
+
+setup: $(BIN)/.installed $(COLLECTIONS)/ansible_collections/kops/state_store
+
+demo: setup
+	$(BIN)/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$(CURDIR)/$(BIN)/python playbooks/demo.yml --diff
+
+unit: setup
+	$(BIN)/python -m pytest tests/unit
+
+integration: setup
+	$(BIN)/python -m pytest tests/integration
+
+sanity: setup
+	tests/sanity/run.sh
+
+galaxy: setup
+	tests/galaxy/check.sh
+
+test: setup
+	$(BIN)/python -m pytest tests/unit tests/integration
+	tests/sanity/run.sh
+	tests/galaxy/check.sh
+
+clean:
+	rm -rf build $(VENV) tests/output demo

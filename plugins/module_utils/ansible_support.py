@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: kops.state_store contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The one option model modules and the lookup share, and the mapping of errors to messages."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from contextlib import contextmanager
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.kops.state_store.plugins.module_utils.errors import MissingLibrary, StateStoreError
+from ansible_collections.kops.state_store.plugins.module_utils.resolve import resolve_state_store
+from ansible_collections.kops.state_store.plugins.module_utils.registry import (
+    backend_options,
+    open_entry,
+    open_store,
+)
+
+# Options every module and the lookup accept (documented in the kops.state_store.store doc fragment):
+# the store location and the settings of every backend.
+STORE_ARGUMENT_SPEC = dict(state_store=dict(type='str'), **backend_options())
+
+
+def store_settings(get_option):
+    """Settings dict for the backends from an option getter (module.params.get or plugin.get_option)."""
+    return dict((name, get_option(name)) for name in STORE_ARGUMENT_SPEC)
+
+
+def open_configured_store(settings):
+    """The store named by the options, KOPS_STATE_STORE or the kOps config files."""
+    location, _source = resolve_state_store(settings.get('state_store'))
+    return open_store(location, settings)
+
+
+def open_entry_target(settings, path):
+    """(backend, entry path) for ``path``: a full location (``s3://b/c/config``) or a path relative
+    to the configured store."""
+    if path and '://' in path:
+        return open_entry(path, settings)
+    return open_configured_store(settings), path
+
+
+def open_folder_target(settings, path):
+    """(backend, folder path) for listing: a full location is itself the store root."""
+    if path and '://' in path:
+        return open_store(path, settings), ''
+    return open_configured_store(settings), path
+
+
+def error_message(exc):
+    if isinstance(exc, MissingLibrary):
+        return missing_required_lib(exc.library, reason='the %s:// state store backend' % exc.scheme)
+    return str(exc)
+
+
+class StateStoreModule(AnsibleModule):
+    """AnsibleModule with the store options added and store errors turned into fail_json."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = dict(STORE_ARGUMENT_SPEC)
+        spec.update(argument_spec)
+        kwargs.setdefault('supports_check_mode', True)
+        super(StateStoreModule, self).__init__(argument_spec=spec, **kwargs)
+        self.settings = store_settings(self.params.get)
+
+    @contextmanager
+    def store_errors(self):
+        try:
+            yield
+        except StateStoreError as exc:
+            self.fail_json(msg=error_message(exc))
+
+    def hide(self, value):
+        """Keep a secret value out of every result, diff and log line of this run."""
+        if value:
+            self.no_log_values.add(value)

@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: kops.state_store contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""file:// (and bare path) stores: for review and dry-run workflows, as kOps intends them."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import os
+import tempfile
+from contextlib import contextmanager
+
+from ansible_collections.kops.state_store.plugins.module_utils.errors import AccessDenied, BadLocation, NotFound
+from ansible_collections.kops.state_store.plugins.module_utils.store import (
+    Backend,
+    Entry,
+    check_expectation,
+    content_hash,
+)
+
+FILE_MODE = 0o600  # kOps writes state files readable by the owner only
+DIR_MODE = 0o755  # and creates folders as MkdirAll(0755) does
+
+
+class LocalBackend(Backend):
+    """Entries are files under the root folder.
+
+    The version of an entry is the SHA-256 of its content. Every write takes an exclusive lock on
+    the entry's folder, so compare-and-swap and create-if-absent are atomic across processes;
+    the content itself lands by rename of a fsynced temporary file in the same folder.
+    """
+
+    hash_algorithm = 'sha256'
+
+    def __init__(self, location, settings=None):
+        super(LocalBackend, self).__init__(location, settings)
+        self.root = os.path.abspath(location.key)
+
+    # -- path safety ------------------------------------------------------------------------
+    def _real_root(self):
+        return os.path.realpath(self.root)
+
+    def _file_path(self, path):
+        """Absolute file path of an entry; refuse one whose real location leaves the root."""
+        target = os.path.join(self.root, *path.split('/')) if path else self.root
+        real_root = self._real_root()
+        real_target = os.path.realpath(target)
+        if real_target != real_root and not real_target.startswith(real_root + os.sep):
+            raise BadLocation("entry path '%s' leads outside the state store %s (symbolic link?)" % (path, self.root))
+        return target
+
+    # -- reading ------------------------------------------------------------------------------
+    def _read(self, path):
+        file_path = self._file_path(path)
+        try:
+            with open(file_path, 'rb') as handle:
+                data = handle.read()
+        except (IOError, OSError) as exc:
+            raise _translate(exc, path, self.root)
+        return data, content_hash(data, 'sha256')
+
+    def _current_version(self, file_path):
+        try:
+            with open(file_path, 'rb') as handle:
+                return content_hash(handle.read(), 'sha256')
+        except (IOError, OSError) as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                return None
+            raise
+
+    def _stored_hash(self, path):
+        return self._read(path)[1]
+
+    def _list(self, prefix, recursive):
+        base = self._file_path(prefix)
+        if not os.path.isdir(base):
+            return []
+        entries = []
+        if recursive:
+            for folder, dirs, files in os.walk(base):
+                dirs[:] = [d for d in dirs if not _is_temp(d)]
+                for name in files:
+                    if not _is_temp(name):
+                        entries.append(self._file_entry(os.path.join(folder, name)))
+        else:
+            for name in os.listdir(base):
+                if _is_temp(name):
+                    continue
+                full = os.path.join(base, name)
+                if os.path.isdir(full):
+                    entries.append(Entry(self._relative(full), is_dir=True))
+                else:
+                    entries.append(self._file_entry(full))
+        return entries
+
+    def _file_entry(self, full):
+        with open(full, 'rb') as handle:
+            data = handle.read()
+        digest = content_hash(data, 'sha256')
+        return Entry(self._relative(full), size=len(data), hash=digest, hash_algorithm='sha256', version=digest)
+
+    def _relative(self, full):
+        return os.path.relpath(full, self.root).replace(os.sep, '/')
+
+    # -- writing ------------------------------------------------------------------------------
+    def _write(self, path, data, expect, acl):
+        file_path = self._file_path(path)
+        folder = os.path.dirname(file_path)
+        try:
+            os.makedirs(folder, DIR_MODE, exist_ok=True)
+            self._file_path(path)  # re-check: a folder created above may not be a symlink out
+            with _folder_lock(folder):
+                current = self._current_version(file_path)
+                check_expectation(path, current, expect)
+                _atomic_replace(folder, file_path, data)
+        except (IOError, OSError) as exc:
+            raise _translate(exc, path, self.root)
+        return content_hash(data, 'sha256')
+
+    def _delete(self, path, expect):
+        file_path = self._file_path(path)
+        folder = os.path.dirname(file_path)
+        if not os.path.isdir(folder):
+            raise NotFound("entry '%s' does not exist in %s" % (path, self.root))
+        try:
+            with _folder_lock(folder):
+                current = self._current_version(file_path)
+                if current is None:
+                    raise NotFound("entry '%s' does not exist in %s" % (path, self.root))
+                check_expectation(path, current, expect)
+                os.unlink(file_path)
+        except (IOError, OSError) as exc:
+            raise _translate(exc, path, self.root)
+
+
+_TEMP_PREFIX = '.kops-state-store-tmp-'
+
+
+def _is_temp(name):
+    return name.startswith(_TEMP_PREFIX)
+
+
+@contextmanager
+def _folder_lock(folder):
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def _atomic_replace(folder, file_path, data):
+    descriptor, temp_path = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=folder)
+    try:
+        with os.fdopen(descriptor, 'wb') as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_path, FILE_MODE)
+        os.rename(temp_path, file_path)
+    except BaseException:
+        if os.path.exists(temp_path):
+            os.unlink(temp_path)
+        raise
+    folder_descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(folder_descriptor)  # make the rename itself durable
+    finally:
+        os.close(folder_descriptor)
+
+
+def _translate(exc, path, root):
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return NotFound("entry '%s' does not exist in %s" % (path, root))
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return AccessDenied("access denied to entry '%s' in %s: %s" % (path, root, exc.strerror))
+    if exc.errno == errno.EISDIR:
+        return BadLocation("entry '%s' in %s is a folder, not an entry" % (path, root))
+    return exc
+
+
+SCHEMES = ('file',)
+BACKEND = LocalBackend
+OPTIONS = {}

@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright: kops.state_store contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The one backend interface every backend implements (see registry.py for opening one)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+
+from ansible_collections.kops.state_store.plugins.module_utils.errors import (
+    AlreadyExists,
+    NotSupported,
+    PreconditionFailed,
+)
+from ansible_collections.kops.state_store.plugins.module_utils.locations import validate_entry_path
+
+
+class _Absent(object):
+    """Expectation that an entry does not exist yet (create-if-absent)."""
+
+    def __repr__(self):
+        return 'ABSENT'
+
+
+ABSENT = _Absent()
+
+def check_expectation(path, current_version, expect):
+    """Raise unless an entry whose version is ``current_version`` (None = missing) meets ``expect``.
+    For backends that compare versions themselves under a lock."""
+    if expect is None:
+        return
+    if expect is ABSENT:
+        if current_version is not None:
+            raise AlreadyExists("entry '%s' already exists" % path)
+    elif current_version != expect:
+        raise PreconditionFailed("entry '%s' was changed by someone else since it was read" % path)
+
+
+HASH_ALGORITHMS = ('md5', 'sha1', 'sha256')
+
+
+def content_hash(data, algorithm):
+    if algorithm not in HASH_ALGORITHMS:
+        raise NotSupported('unknown hash algorithm %r; use one of %s' % (algorithm, ', '.join(HASH_ALGORITHMS)))
+    return hashlib.new(algorithm, data).hexdigest()
+
+
+class Entry(object):
+    """One listed entry. ``path`` is relative to the store root; ``hash`` is a hex content hash of
+    ``hash_algorithm`` or None when the backend has no trustworthy one; ``version`` is the token
+    compare-and-swap writes expect."""
+
+    __slots__ = ('path', 'size', 'hash', 'hash_algorithm', 'version', 'is_dir')
+
+    def __init__(self, path, size=None, hash=None, hash_algorithm=None, version=None, is_dir=False):
+        self.path = path
+        self.size = size
+        self.hash = hash
+        self.hash_algorithm = hash_algorithm if hash is not None else None
+        self.version = version
+        self.is_dir = is_dir
+
+    def as_dict(self):
+        result = dict(path=self.path, is_dir=self.is_dir)
+        if not self.is_dir:
+            result.update(size=self.size, hash=self.hash, hash_algorithm=self.hash_algorithm)
+        return result
+
+    def __repr__(self):
+        return 'Entry(%r, size=%r, %s=%r)' % (self.path, self.size, self.hash_algorithm, self.hash)
+
+
+class Backend(object):
+    """A store rooted at one location. Public methods validate entry paths, then call the
+    backend's ``_``-prefixed implementation with the same (validated, relative) path.
+
+    ``expect`` on write/delete: None = unconditional, ABSENT = only if missing (create-if-absent),
+    any other value = only if the entry's current version equals it (compare-and-swap).
+    """
+
+    #: algorithm of the hashes listings carry, or None
+    hash_algorithm = None
+    #: True when write/delete honour a version expectation atomically on the server
+    supports_compare_and_swap = True
+
+    def __init__(self, location, settings=None):
+        self.location = location
+        self.settings = settings or {}
+
+    # -- public API ---------------------------------------------------------------------------
+    def render(self, path=''):
+        return self.location.join(validate_entry_path(path, allow_root=True)).render()
+
+    def read(self, path):
+        """Return (bytes, version); raise NotFound when the entry does not exist."""
+        return self._read(validate_entry_path(path))
+
+    def write(self, path, data, expect=None, acl=None):
+        """Write ``data`` (bytes); return the new version. Raises AlreadyExists (expect=ABSENT) or
+        PreconditionFailed (stale version)."""
+        if not isinstance(data, bytes):
+            raise TypeError('entry data must be bytes')
+        return self._write(validate_entry_path(path), data, expect, acl)
+
+    def create(self, path, data, acl=None):
+        """Create-if-absent, atomically; raises AlreadyExists."""
+        return self.write(path, data, expect=ABSENT, acl=acl)
+
+    def delete(self, path, expect=None):
+        """Delete one entry; raise NotFound when missing, PreconditionFailed when stale."""
+        self._delete(validate_entry_path(path), expect)
+
+    def list(self, prefix='', recursive=False):
+        """Entries below ``prefix``: direct children (files and folders) or, with recursive,
+        every file of the tree. A missing prefix gives an empty list. Sorted by path."""
+        entries = self._list(validate_entry_path(prefix, allow_root=True), recursive)
+        return sorted(entries, key=lambda entry: entry.path)
+
+    def hash(self, path, algorithm=None):
+        """(algorithm, hex) of one entry: the backend's own hash when it has one and no other
+        algorithm is asked for, else computed from the content."""
+        path = validate_entry_path(path)
+        own = self._stored_hash(path) if algorithm in (None, self.hash_algorithm) else None
+        if own is not None:
+            return self.hash_algorithm, own
+        data, _version = self._read(path)
+        algorithm = algorithm or 'sha256'
+        return algorithm, content_hash(data, algorithm)
+
+    # -- to implement -------------------------------------------------------------------------
+    def _read(self, path):
+        raise NotImplementedError
+
+    def _write(self, path, data, expect, acl):
+        raise NotImplementedError
+
+    def _delete(self, path, expect):
+        raise NotImplementedError
+
+    def _list(self, prefix, recursive):
+        raise NotImplementedError
+
+    def _stored_hash(self, path):
+        """The server-side hash of ``hash_algorithm`` for one entry, or None."""
+        return None

@@ -1,0 +1,29 @@
+# -*- coding: utf-8 -*-
+# Copyright: kops.state_store contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Controller-side counterpart of StateStoreModule: the same options and error messages for lookups."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from contextlib import contextmanager
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import error_message, store_settings
+from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
+
+
+class StoreLookupBase(LookupBase):
+    def store_settings(self, variables, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        return store_settings(self.get_option)
+
+    @contextmanager
+    def store_errors(self):
+        try:
+            yield
+        except StateStoreError as exc:
+            raise AnsibleLookupError(error_message(exc))

@@ -1,0 +1,60 @@
+"""Test setup shared by every suite: the collection importable as ansible_collections.kops.state_store,
+and a helper that runs ansible-playbook against it."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(REPO, 'build', 'collections')
+
+
+def _link_collection():
+    link = os.path.join(COLLECTIONS, 'ansible_collections', 'kops', 'state_store')
+    if not os.path.islink(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(REPO, link)
+
+
+_link_collection()
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+
+
+class PlaybookRun(object):
+    def __init__(self, completed):
+        self.rc = completed.returncode
+        self.output = completed.stdout + completed.stderr
+
+    def __repr__(self):
+        return 'PlaybookRun(rc=%d)\n%s' % (self.rc, self.output[-6000:])
+
+
+@pytest.fixture
+def run_playbook(tmp_path):
+    """Run a playbook (path relative to the repository) with extra vars; returns rc and output."""
+
+    def run(playbook, extra_vars=None, args=(), env=None):
+        import json
+
+        environment = dict(os.environ)
+        environment.update(
+            ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
+            ANSIBLE_NOCOLOR='1',
+            ANSIBLE_FORCE_COLOR='0',
+            ANSIBLE_RETRY_FILES_ENABLED='0',
+            ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-local'),
+            HOME=environment.get('HOME', str(tmp_path)),
+        )
+        environment.update(env or {})
+        command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+                   '-i', 'localhost,', '-c', 'local',
+                   '-e', 'ansible_python_interpreter=%s' % sys.executable,
+                   '-e', json.dumps(extra_vars or {})]
+        command += list(args) + [os.path.join(REPO, playbook)]
+        completed = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=str(tmp_path))
+        return PlaybookRun(completed)
+
+    return run

@@ -1,0 +1,94 @@
+import pytest
+
+from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation
+from ansible_collections.kops.state_store.plugins.module_utils.locations import (
+    Location,
+    parse_location,
+    validate_entry_path,
+)
+
+
+@pytest.mark.parametrize('text, scheme, bucket, key, rendered', [
+    ('s3://bucket', 's3', 'bucket', '', 's3://bucket/'),
+    ('s3://bucket/', 's3', 'bucket', '', 's3://bucket/'),
+    ('s3://bucket/sub/name', 's3', 'bucket', 'sub/name', 's3://bucket/sub/name'),
+    ('do://space/name', 'do', 'space', 'name', 'do://space/name'),
+    ('gs://bucket/name', 'gs', 'bucket', 'name', 'gs://bucket/name'),
+    ('swift://container/a/b', 'swift', 'container', 'a/b', 'swift://container/a/b'),
+    ('oss://bucket/x', 'oss', 'bucket', 'x', 'oss://bucket/x'),
+    ('memfs://clusters.example.com/x', 'memfs', 'clusters.example.com', 'x', 'memfs://clusters.example.com/x'),
+    ('file:///srv/state', 'file', '', '/srv/state', '/srv/state'),
+    ('/srv/state/', 'file', '', '/srv/state', '/srv/state'),
+    ('relative/dir', 'file', '', 'relative/dir', 'relative/dir'),
+    ('S3://Bucket/Key', 's3', 'Bucket', 'Key', 's3://Bucket/Key'),
+])
+def test_parse_and_render(text, scheme, bucket, key, rendered):
+    location = parse_location(text)
+    assert (location.scheme, location.bucket, location.key) == (scheme, bucket, key)
+    assert location.render() == rendered
+
+
+def test_vault_forms():
+    location = parse_location('vault://vault.example.com:8200/kv/clusters/c1/secrets?tls=false')
+    assert (location.bucket, location.port, location.mount, location.key, location.tls) == (
+        'vault.example.com', 8200, 'kv', 'clusters/c1/secrets', False)
+    assert location.render() == 'vault://vault.example.com:8200/kv/clusters/c1/secrets?tls=false'
+    tls = parse_location('vault://vault.example.com/kv/clusters/c1/keys')
+    assert tls.tls and tls.port is None
+    assert tls.render() == 'vault://vault.example.com/kv/clusters/c1/keys'
+    # only exactly "false" turns TLS off, as in kOps
+    assert parse_location('vault://h/kv/p?tls=FALSE').tls
+
+
+@pytest.mark.parametrize('text, message', [
+    ('', 'empty'),
+    ('   ', 'empty'),
+    ('s3://', 'empty bucket'),
+    ('s3:///key', 'empty bucket'),
+    ('swift:///x', 'empty container'),
+    ('ftp://host/x', "unknown state store scheme 'ftp://'"),
+    ('vault://host:8200/kv', 'both a KV v2 mount and a path'),
+    ('vault://host:8200/', 'both a KV v2 mount and a path'),
+    ('vault:///kv/path', 'no host'),
+    ('vault://host:notaport/kv/p', 'invalid port'),
+    ('vault://host/kv/p?token=x', 'unknown query parameter'),
+    ('s3://bucket/a/../b', "'..' path segments"),
+    ('s3://bucket/%2e%2e/b', "'..' path segments"),
+    ('s3://bucket/x?y=1', 'query string'),
+    ('file://', 'has no path'),
+    ('s3://user@bucket/x', 'invalid bucket name'),
+])
+def test_malformed_locations(text, message):
+    with pytest.raises(BadLocation) as caught:
+        parse_location(text)
+    assert message in str(caught.value)
+    assert '\n' not in str(caught.value)
+
+
+def test_join_and_split():
+    root = parse_location('s3://b/store')
+    entry = root.join('c1/config')
+    assert entry.render() == 's3://b/store/c1/config'
+    parent, name = entry.split()
+    assert parent == root.join('c1') and name == 'config'
+    assert parse_location('s3://b').join('c1').render() == 's3://b/c1'
+    with pytest.raises(BadLocation):
+        parse_location('s3://b/').split()
+    assert Location('file', key='/x').join('a/b').render() == '/x/a/b'
+
+
+@pytest.mark.parametrize('path', ['..', '../x', 'a/../../x', 'a/./b', '%2e%2e/x', 'a/%2E%2e', '/etc/passwd',
+                                  '\\x', 'a//b', 'a\x00b', 'a%2fb/..'])
+def test_entry_path_escapes_refused(path):
+    with pytest.raises(BadLocation):
+        validate_entry_path(path)
+
+
+def test_entry_paths_accepted():
+    assert validate_entry_path('c1/config') == 'c1/config'
+    assert validate_entry_path('c1/instancegroup/') == 'c1/instancegroup'
+    assert validate_entry_path('', allow_root=True) == ''
+    with pytest.raises(BadLocation):
+        validate_entry_path('')
+    with pytest.raises(BadLocation):
+        validate_entry_path(5)
