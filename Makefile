@@ -14,6 +14,8 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	# system packages some test servers need (Debian), when a server module asks for them
+	for script in tests/servers/*.install.sh; do if [ -e "$$script" ]; then bash "$$script" || exit 1; fi; done
 	touch $@
 
 $(COLLECTIONS)/ansible_collections/kops/state_store:
@@ -38,6 +40,7 @@ galaxy: setup
 	tests/galaxy/check.sh
 
 test: setup
+	$(BIN)/antsibull-changelog lint
 	$(BIN)/python -m pytest tests/unit tests/integration
 	tests/sanity/run.sh
 	tests/galaxy/check.sh

@@ -22,6 +22,12 @@ _link_collection()
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 
+# Every module in tests/servers/ is a pytest plugin providing session fixtures for one real server.
+_SERVERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'servers')
+pytest_plugins = sorted(
+    'servers.' + name[:-3] for name in os.listdir(_SERVERS) if name.endswith('.py') and not name.startswith('_')
+)
+
 
 class PlaybookRun(object):
     def __init__(self, completed):
