@@ -1,0 +1,95 @@
+"""moto in server mode (S3, STS, IAM) on 127.0.0.1, started once per test session.
+
+Fixtures:
+- ``moto_server``: a server with authentication off (any key works). ``moto_server.reset()`` wipes all state.
+- ``moto_auth_server``: a second server where only the first ``bootstrap_calls`` requests skip authentication
+  (moto's INITIAL_NO_AUTH_ACTION_COUNT); after them signatures and IAM permissions are really checked.
+- ``aws_environment``: an environment dict for clients of ``moto_server`` (dummy keys, region, no CA bundle).
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def clean_aws_environment(**extra):
+    """The process environment without any AWS/S3/kOps setting of the machine, plus ``extra``."""
+    environment = dict(
+        (key, value) for key, value in os.environ.items()
+        if not key.startswith(('AWS_', 'S3_', 'KOPS_')) and key not in ('HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy')
+    )
+    environment.update(extra)
+    return environment
+
+
+class MotoServer(object):
+    def __init__(self, bootstrap_calls=None):
+        self.port = free_port()
+        self.endpoint = 'http://127.0.0.1:%d' % self.port
+        environment = clean_aws_environment(AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing')
+        if bootstrap_calls is not None:
+            environment['INITIAL_NO_AUTH_ACTION_COUNT'] = str(bootstrap_calls)
+        server = os.path.join(os.path.dirname(sys.executable), 'moto_server')
+        self.process = subprocess.Popen(
+            [server, '-H', '127.0.0.1', '-p', str(self.port)],
+            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError('moto_server exited with %s' % self.process.returncode)
+            try:
+                urllib.request.urlopen(self.endpoint + '/moto-api/', timeout=1).read()
+                return
+            except Exception:
+                time.sleep(0.2)
+        raise RuntimeError('moto_server did not start on %s' % self.endpoint)
+
+    def reset(self):
+        request = urllib.request.Request(self.endpoint + '/moto-api/reset', method='POST', data=b'')
+        urllib.request.urlopen(request, timeout=10).read()
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope='session')
+def moto_server():
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='session')
+def moto_auth_server():
+    # Enough unauthenticated calls for a test to create IAM users, keys and buckets as the "root" of each account.
+    server = MotoServer(bootstrap_calls=int(os.environ.get('MOTO_AUTH_BOOTSTRAP_CALLS', '200')))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws_environment(moto_server):
+    return clean_aws_environment(
+        AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing', AWS_REGION='us-east-1',
+        AWS_ENDPOINT_URL=moto_server.endpoint,
+    )
