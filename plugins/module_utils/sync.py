@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright: kops.state_store contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Make one store folder a copy of another, on any two backends.
+
+One recursive listing per side, no per-entry request to decide what to do when both listings carry
+hashes of one algorithm; otherwise the content decides (never a hash that is not a content hash:
+backends report None for those). Copies run in a thread pool, each worker holding one entry at a
+time, and every write goes through ``Backend.write`` so the destination's rules (SSE, ACLs) apply.
+The source is only ever read.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import bisect
+import fnmatch
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from ansible_collections.kops.state_store.plugins.module_utils.entries import write_expectation
+from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, NotFound
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, content_hash
+
+#: how many changed paths a report lists; the counts stay exact beyond it
+MAX_LISTED = 1000
+
+
+class SyncReport(object):
+    """Counts and bounded path lists of one run; workers update it under a lock."""
+
+    def __init__(self, max_listed=MAX_LISTED):
+        self.max_listed = max_listed
+        self.copied = self.deleted = self.unchanged = self.bytes = 0
+        self.copied_paths = []
+        self.deleted_paths = []
+        self.truncated = False
+        self._lock = threading.Lock()
+
+    def _listed(self, paths, path):
+        # keep the first ``max_listed`` paths in path order, whatever order the workers finish in
+        bisect.insort(paths, path)
+        if len(paths) > self.max_listed:
+            paths.pop()
+            self.truncated = True
+
+    def record_copy(self, path, size):
+        with self._lock:
+            self.copied += 1
+            self.bytes += size
+            self._listed(self.copied_paths, path)
+
+    def record_delete(self, path):
+        with self._lock:
+            self.deleted += 1
+            self._listed(self.deleted_paths, path)
+
+    def record_unchanged(self):
+        with self._lock:
+            self.unchanged += 1
+
+    @property
+    def changed(self):
+        return bool(self.copied or self.deleted)
+
+    def as_dict(self):
+        return dict(
+            changed=self.changed, copied=self.copied, deleted=self.deleted, unchanged=self.unchanged,
+            bytes=self.bytes, copied_paths=list(self.copied_paths), deleted_paths=list(self.deleted_paths),
+            truncated=self.truncated,
+        )
+
+
+def listed_equal(source_entry, dest_entry):
+    """True/False when the two listings decide equality alone, None when content must be read."""
+    if source_entry.size is not None and dest_entry.size is not None and source_entry.size != dest_entry.size:
+        return False
+    if source_entry.hash is not None and source_entry.hash_algorithm == dest_entry.hash_algorithm:
+        return source_entry.hash == dest_entry.hash
+    return None
+
+
+def content_equal(source, destination, source_entry, dest_entry):
+    """(equal, source bytes or None) for entries the listings cannot compare: the destination's
+    hash algorithm computed on the source content (or the source's on the destination, or SHA-256
+    of both). Reads one entry at a time; the source bytes are returned so a copy need not re-read."""
+    if dest_entry.hash is not None:
+        algorithm, dest_digest = dest_entry.hash_algorithm, dest_entry.hash
+    else:
+        algorithm = source_entry.hash_algorithm or 'sha256'
+        dest_digest = destination.hash(dest_entry.path, algorithm)[1]
+    if source_entry.hash is not None and source_entry.hash_algorithm == algorithm:
+        return source_entry.hash == dest_digest, None
+    data = source.read(source_entry.path)[0]
+    return content_hash(data, algorithm) == dest_digest, data
+
+
+def _same_place(first, second):
+    return (first.scheme, first.bucket, first.port, first.mount) == (second.scheme, second.bucket, second.port, second.mount)
+
+
+def _within(key, other):
+    return not other or key == other or key.startswith(other + '/')
+
+
+def check_not_overlapping(source_location, dest_location):
+    """Refuse a source and destination where one contains the other (a sync would feed on itself)."""
+    if not _same_place(source_location, dest_location):
+        return
+    first, second = source_location.key, dest_location.key
+    if source_location.scheme == 'file':
+        first, second = os.path.realpath(first), os.path.realpath(second)
+        first, second = first.rstrip(os.sep), second.rstrip(os.sep)
+    if _within(first, second) or _within(second, first):
+        raise BadLocation("source '%s' and destination '%s' overlap; sync needs two separate folders"
+                          % (source_location.render(), dest_location.render()))
+
+
+class Sync(object):
+    """Copy every selected source entry that is missing or different at the destination and, with
+    ``delete``, remove selected destination entries the source does not have."""
+
+    def __init__(self, source, destination, include=(), exclude=(), delete=False, parallel=16, acl=None,
+                 check_mode=False, max_listed=MAX_LISTED):
+        check_not_overlapping(source.location, destination.location)
+        self.source = source
+        self.destination = destination
+        self.include = list(include or ())
+        self.exclude = list(exclude or ())
+        self.delete = delete
+        self.parallel = max(1, parallel)
+        self.acl = acl
+        self.check_mode = check_mode
+        self.report = SyncReport(max_listed)
+        self.source_entries = []
+
+    def selected(self, path):
+        """Include patterns (any; none = all) then exclude patterns; ``*`` also matches ``/``."""
+        if self.include and not any(fnmatch.fnmatchcase(path, pattern) for pattern in self.include):
+            return False
+        return not any(fnmatch.fnmatchcase(path, pattern) for pattern in self.exclude)
+
+    def _listing(self, backend):
+        return [entry for entry in backend.list('', recursive=True) if not entry.is_dir and self.selected(entry.path)]
+
+    def run(self):
+        """Copy and delete; returns the report. In check mode, decides the same and writes nothing."""
+        self.source_entries = self._listing(self.source)
+        dest_index = dict((entry.path, entry) for entry in self._listing(self.destination))
+        work = []
+        for entry in self.source_entries:
+            dest_entry = dest_index.pop(entry.path, None)
+            equal = None if dest_entry is None else listed_equal(entry, dest_entry)
+            if equal:
+                self.report.record_unchanged()
+            else:
+                work.append((self._copy, entry, dest_entry, equal))
+        if self.delete:
+            work.extend((self._delete, dest_entry) for dest_entry in dest_index.values())
+        self._run_parallel(work)
+        return self.report
+
+    def _copy(self, entry, dest_entry, equal):
+        data = None
+        if dest_entry is not None and equal is None:
+            equal, data = content_equal(self.source, self.destination, entry, dest_entry)
+            if equal:
+                self.report.record_unchanged()
+                return
+        if not self.check_mode:
+            if data is None:
+                data = self.source.read(entry.path)[0]
+            version = ABSENT if dest_entry is None else dest_entry.version
+            self.destination.write(entry.path, data, expect=write_expectation(self.destination, version), acl=self.acl)
+        self.report.record_copy(entry.path, len(data) if data is not None else entry.size or 0)
+
+    def _delete(self, dest_entry):
+        if not self.check_mode:
+            try:
+                self.destination.delete(dest_entry.path, expect=write_expectation(self.destination, dest_entry.version))
+            except NotFound:
+                pass  # already gone: the goal is reached
+        self.report.record_delete(dest_entry.path)
+
+    def _run_parallel(self, work):
+        """Run (function, *arguments) items on the pool; the first error cancels what has not started."""
+        if not work:
+            return
+        with ThreadPoolExecutor(min(self.parallel, len(work))) as pool:
+            futures = [pool.submit(item[0], *item[1:]) for item in work]
+            try:
+                for future in as_completed(futures):
+                    future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+    def verify(self):
+        """List the destination again: every selected source entry must be there with equal content
+        (and, with ``delete``, nothing else). Returns the paths that differ, sorted."""
+        dest_index = dict((entry.path, entry) for entry in self._listing(self.destination))
+        differences = []
+        lock = threading.Lock()
+
+        def check(entry, dest_entry):
+            if not content_equal(self.source, self.destination, entry, dest_entry)[0]:
+                with lock:
+                    differences.append(entry.path)
+
+        work = []
+        for entry in self.source_entries:
+            dest_entry = dest_index.pop(entry.path, None)
+            equal = None if dest_entry is None else listed_equal(entry, dest_entry)
+            if dest_entry is None or equal is False:
+                differences.append(entry.path)
+            elif equal is None:
+                work.append((check, entry, dest_entry))
+        self._run_parallel(work)
+        if self.delete:
+            differences.extend(dest_index)
+        return sorted(differences)

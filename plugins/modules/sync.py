@@ -1,0 +1,237 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kops.state_store contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: sync
+short_description: Make one state store folder a copy of another, across any two backends
+version_added: 0.1.0
+description:
+  - Copies every entry of O(src) that is missing or different at O(dest) (S3 to S3, S3 to a local folder,
+    a local folder to S3, and so on) and, with O(delete=true), removes destination entries the source does
+    not have. The source is only read, never modified.
+  - Each side is listed once. An entry is skipped when both listings carry content hashes of the same
+    algorithm (for example MD5 on S3 and GCS) and they are equal. Otherwise the content decides: the
+    destination's hash algorithm is computed on the source content (for example the MD5 of a local file
+    against an S3 ETag), or both contents are hashed. A hash that is not a content hash (multipart or
+    SSE-KMS ETags) is never trusted.
+  - Copies run in parallel (O(parallel)); each transfer holds one entry in memory at a time. Every write
+    goes through the destination backend, so its rules apply (server-side encryption, E(KOPS_STATE_S3_ACL)).
+    Writes are guarded by the version seen in the listing, so an entry changed at the destination during the
+    run makes the task fail instead of being silently overwritten.
+  - A run that was interrupted can simply be run again: only what is still missing or different is copied.
+  - Entry paths (never contents) are listed in the result, so secrets are not revealed.
+author:
+  - kops.state_store contributors
+extends_documentation_fragment:
+  - kops.state_store.store
+options:
+  src:
+    description:
+      - The folder to copy from, as a full location (V(s3://old-bucket/demo.k8s.local),
+        V(file:///srv/review/state)) or a local path.
+      - When not set, the configured state store is used (O(state_store), E(KOPS_STATE_STORE), kOps's config files).
+    type: str
+  dest:
+    description:
+      - The folder to copy to, as a full location or a local path. It must not overlap O(src).
+    type: str
+    required: true
+  delete:
+    description:
+      - Remove destination entries that the source does not have (only among entries selected by
+        O(include) and O(exclude)).
+    type: bool
+    default: false
+  include:
+    description:
+      - Glob patterns (C(fnmatch), case-sensitive) on entry paths relative to O(src); when given, only matching
+        entries are synced. C(*) also matches C(/), so V(*/config) selects every C(config) at any depth.
+    type: list
+    elements: str
+    default: []
+  exclude:
+    description:
+      - Glob patterns of entries to leave alone, applied after O(include), for example V(backups/*).
+      - Excluded destination entries are never deleted.
+    type: list
+    elements: str
+    default: []
+  parallel:
+    description:
+      - How many transfers run at the same time.
+    type: int
+    default: 16
+  verify:
+    description:
+      - After copying, list the destination again and prove that every source entry is there with equal
+        content (and, with O(delete=true), that nothing else is). Any difference fails the task.
+      - Not done in check mode.
+    type: bool
+    default: false
+  acl:
+    description:
+      - Canned ACL for written entries on backends that have ACLs. On S3 the E(KOPS_STATE_S3_ACL) environment
+        variable, when set, overrides it, as in kOps.
+    type: str
+  max_listed:
+    description:
+      - How many copied and deleted paths the result lists at most; the counts are always complete and
+        RV(truncated) tells when a list was cut.
+    type: int
+    default: 1000
+attributes:
+  check_mode:
+    support: full
+    details: Lists and compares both sides (reading contents when hashes cannot be compared) and reports
+      exactly what would be copied and deleted; writes nothing.
+  diff_mode:
+    support: none
+    details: The result lists the paths that change; contents are not shown.
+notes:
+  - The same backend settings (credentials, endpoints) are used for both sides.
+  - The C(kops.state_store.migrate_state_store) role moves whole clusters between stores with this module.
+  - The module runs on the target host and uses that host's environment and credentials.
+seealso:
+  - module: kops.state_store.entry_info
+'''
+
+EXAMPLES = r'''
+- name: Copy one cluster to a new bucket, verified
+  kops.state_store.sync:
+    src: s3://old-kops-state/demo.k8s.local
+    dest: s3://new-kops-state/demo.k8s.local
+    verify: true
+
+- name: Download the whole configured store for a review (KOPS_STATE_STORE is the source)
+  kops.state_store.sync:
+    dest: file:///srv/review/state
+    delete: true
+
+- name: What would be pushed back, leaving etcd backups alone
+  kops.state_store.sync:
+    src: /srv/review/state/demo.k8s.local
+    dest: s3://my-kops-state/demo.k8s.local
+    exclude: ['backups/*']
+  check_mode: true
+  register: plan
+'''
+
+RETURN = r'''
+src:
+  description: The source folder's location.
+  returned: always
+  type: str
+  sample: s3://old-kops-state/demo.k8s.local
+dest:
+  description: The destination folder's location, as kOps renders it (usable as C(spec.configBase)).
+  returned: always
+  type: str
+  sample: s3://new-kops-state/demo.k8s.local
+copied:
+  description: Number of entries copied (or that would be copied in check mode).
+  returned: always
+  type: int
+  sample: 12
+deleted:
+  description: Number of destination entries deleted (or that would be).
+  returned: always
+  type: int
+  sample: 0
+unchanged:
+  description: Number of source entries already equal at the destination.
+  returned: always
+  type: int
+  sample: 140
+bytes:
+  description: Total size of the copied entries.
+  returned: always
+  type: int
+  sample: 40960
+copied_paths:
+  description: Paths (relative to O(src)) copied, sorted; at most O(max_listed).
+  returned: always
+  type: list
+  elements: str
+  sample: [config, instancegroup/nodes]
+deleted_paths:
+  description: Paths (relative to O(dest)) deleted, sorted; at most O(max_listed).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+truncated:
+  description: True when RV(copied_paths) or RV(deleted_paths) was cut at O(max_listed).
+  returned: always
+  type: bool
+  sample: false
+verified:
+  description: True when O(verify) proved the destination equal; null when not verified (or check mode).
+  returned: always
+  type: bool
+  sample: true
+differences:
+  description: Paths that differ after the copy (only when verification failed); at most O(max_listed).
+  returned: when verification failed
+  type: list
+  elements: str
+  sample: [instancegroup/nodes]
+'''
+
+from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
+    StateStoreModule,
+    error_message,
+    open_configured_store,
+)
+from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
+from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
+from ansible_collections.kops.state_store.plugins.module_utils.sync import Sync
+
+
+def main():
+    module = StateStoreModule(
+        argument_spec=dict(
+            src=dict(type='str'),
+            dest=dict(type='str', required=True),
+            delete=dict(type='bool', default=False),
+            include=dict(type='list', elements='str', default=[]),
+            exclude=dict(type='list', elements='str', default=[]),
+            parallel=dict(type='int', default=16),
+            verify=dict(type='bool', default=False),
+            acl=dict(type='str'),
+            max_listed=dict(type='int', default=1000),
+        ),
+    )
+    params = module.params
+    with module.store_errors():
+        source = open_store(params['src'], module.settings) if params['src'] else open_configured_store(module.settings)
+        destination = open_store(params['dest'], module.settings)
+        sync = Sync(source, destination, params['include'], params['exclude'], params['delete'], params['parallel'],
+                    params['acl'], module.check_mode, params['max_listed'])
+
+    result = dict(src=source.render(), dest=destination.render(), verified=None)
+    try:
+        sync.run()
+        if params['verify'] and not module.check_mode:
+            differences = sync.verify()
+            result['verified'] = not differences
+            if differences:
+                result.update(sync.report.as_dict())
+                module.fail_json(msg='verification failed: %d entries differ at the destination, first: %s'
+                                 % (len(differences), ', '.join(differences[:5])),
+                                 differences=differences[:params['max_listed']], **result)
+    except StateStoreError as exc:
+        # What was done before the failure is reported too; a new run copies only what is left.
+        result.update(sync.report.as_dict())
+        module.fail_json(msg=error_message(exc), **result)
+    result.update(sync.report.as_dict())
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
