@@ -25,6 +25,29 @@ options:
       - C(memfs://NAME) stores live in memory for one module run, or for the controller process in the lookup
         (demos and tests).
     type: str
+  vault_token:
+    description:
+      - Vault token for C(vault://) locations (full entry locations such as
+        V(vault://vault.example.com:8200/kv/clusters/c1/secrets/admin)).
+      - When neither this option nor the E(VAULT_TOKEN) environment variable is set, the collection logs
+        in as kOps does, with AWS IAM at C(auth/aws/login) (a signed STS GetCallerIdentity request whose
+        C(X-Vault-AWS-IAM-Server-ID) header is the location's host name without port).
+    type: str
+  vault_aws_iam_role:
+    description:
+      - The Vault role of the AWS IAM login. When not set, Vault picks the role named like the IAM
+        principal (for example C(nodes.mycluster.example.com)), as with kOps.
+    type: str
+  vault_ca_cert:
+    description:
+      - CA bundle that signs the Vault server's certificate. Defaults to E(VAULT_CACERT), else the system CAs.
+      - C(vault://) locations use HTTPS unless they end with C(?tls=false).
+    type: path
+  vault_validate_certs:
+    description:
+      - Set to V(false) to skip the check of the Vault server's certificate (test servers only).
+      - Default V(true).
+    type: bool
 '''
 
     SECRETS = r'''

@@ -1,0 +1,92 @@
+"""OpenBao (an API-compatible fork of Vault) in dev mode on 127.0.0.1, started once per test session.
+
+Fixtures:
+- ``openbao_server``: the server; ``address`` (http://127.0.0.1:PORT), ``root_token``, ``client()`` (an hvac
+  client with the root token) and ``port``.
+- ``vault_mount``: a fresh KV v2 mount for one test (its name), removed afterwards.
+- ``vault_environment``: an environment dict for modules and lookups: VAULT_TOKEN is the root token and no
+  AWS, Vault or kOps setting of the machine leaks in.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import pytest
+
+from .moto import clean_aws_environment, free_port
+
+ROOT_TOKEN = 'root'
+
+
+def clean_vault_environment(**extra):
+    """The process environment without any AWS, kOps or Vault setting of the machine, plus ``extra``."""
+    environment = dict(
+        (key, value) for key, value in clean_aws_environment().items() if not key.startswith(('VAULT_', 'BAO_'))
+    )
+    environment.update(extra)
+    return environment
+
+
+class OpenBaoServer(object):
+    def __init__(self):
+        self.port = free_port()
+        self.address = 'http://127.0.0.1:%d' % self.port
+        self.root_token = ROOT_TOKEN
+        binary = os.path.join(os.path.dirname(sys.executable), 'bao')
+        self.process = subprocess.Popen(
+            [binary, 'server', '-dev', '-dev-root-token-id=%s' % ROOT_TOKEN,
+             '-dev-listen-address=127.0.0.1:%d' % self.port, '-dev-no-store-token'],
+            env=clean_vault_environment(HOME=os.environ.get('HOME', '/tmp')),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError('bao server exited with %s' % self.process.returncode)
+            try:
+                urllib.request.urlopen(self.address + '/v1/sys/health', timeout=1).read()
+                return
+            except Exception:
+                time.sleep(0.2)
+        raise RuntimeError('bao server did not start on %s' % self.address)
+
+    def client(self, token=None):
+        import hvac
+
+        return hvac.Client(url=self.address, token=token or self.root_token, verify=False)
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope='session')
+def openbao_server():
+    server = OpenBaoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def vault_mount(openbao_server):
+    name = 'kv-%s' % uuid.uuid4().hex[:10]
+    client = openbao_server.client()
+    client.sys.enable_secrets_engine('kv', path=name, options={'version': '2'})
+    yield name
+    client.sys.disable_secrets_engine(name)
+
+
+@pytest.fixture
+def vault_environment(openbao_server):
+    return clean_vault_environment(VAULT_TOKEN=openbao_server.root_token)
