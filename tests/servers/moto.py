@@ -34,15 +34,18 @@ def clean_aws_environment(**extra):
 
 
 class MotoServer(object):
+    #: command starting the server, before ``-H host -p port`` (None: moto_server of this venv)
+    command = None
+
     def __init__(self, bootstrap_calls=None):
         self.port = free_port()
         self.endpoint = 'http://127.0.0.1:%d' % self.port
         environment = clean_aws_environment(AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing')
         if bootstrap_calls is not None:
             environment['INITIAL_NO_AUTH_ACTION_COUNT'] = str(bootstrap_calls)
-        server = os.path.join(os.path.dirname(sys.executable), 'moto_server')
+        command = self.command or [os.path.join(os.path.dirname(sys.executable), 'moto_server')]
         self.process = subprocess.Popen(
-            [server, '-H', '127.0.0.1', '-p', str(self.port)],
+            command + ['-H', '127.0.0.1', '-p', str(self.port)],
             env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         self._wait_ready()
