@@ -55,10 +55,13 @@ def run_playbook(tmp_path):
             HOME=environment.get('HOME', str(tmp_path)),
         )
         environment.update(env or {})
+        # extra vars go through a file: ansible-playbook -vvvv echoes command-line values
+        vars_file = tmp_path / ('extra-vars-%d.json' % len(list(tmp_path.glob('extra-vars-*.json'))))
+        vars_file.write_text(json.dumps(extra_vars or {}))
         command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
                    '-i', 'localhost,', '-c', 'local',
                    '-e', 'ansible_python_interpreter=%s' % sys.executable,
-                   '-e', json.dumps(extra_vars or {})]
+                   '-e', '@%s' % vars_file]
         command += list(args) + [os.path.join(REPO, playbook)]
         completed = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=str(tmp_path))
         return PlaybookRun(completed)
