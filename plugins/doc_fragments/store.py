@@ -48,6 +48,52 @@ options:
       - Set to V(false) to skip the check of the Vault server's certificate (test servers only).
       - Default V(true).
     type: bool
+  access_key:
+    description:
+      - AWS access key id for C(s3://) stores. Defaults to E(AWS_ACCESS_KEY_ID), then E(AWS_ACCESS_KEY).
+      - When E(S3_ENDPOINT) is set, or for C(do://), defaults to E(S3_ACCESS_KEY_ID) instead, as in kOps
+        (then required, with O(secret_key)).
+      - Without keys the standard AWS credential chain is used (shared files, O(profile), web identity,
+        container and instance roles).
+    type: str
+    aliases: [aws_access_key_id, aws_access_key]
+  secret_key:
+    description:
+      - AWS secret access key for C(s3://) stores. Defaults to E(AWS_SECRET_ACCESS_KEY), then E(AWS_SECRET_KEY);
+        with E(S3_ENDPOINT) or for C(do://), to E(S3_SECRET_ACCESS_KEY).
+    type: str
+    aliases: [aws_secret_access_key, aws_secret_key]
+  session_token:
+    description:
+      - AWS session token for temporary credentials. Defaults to E(AWS_SESSION_TOKEN), then
+        E(AWS_SECURITY_TOKEN) (which AWX injects). Not read from the environment with E(S3_ENDPOINT).
+    type: str
+    aliases: [aws_session_token, security_token]
+  profile:
+    description:
+      - AWS profile of the shared credentials and config files. Defaults to E(AWS_PROFILE) (read by boto3).
+      - When set as an option, the key environment variables are not used.
+    type: str
+    aliases: [aws_profile]
+  region:
+    description:
+      - AWS region of the first S3 call, which finds the bucket's own region (GetBucketLocation, else HeadBucket),
+        as kOps does. Defaults to E(AWS_REGION) (not E(AWS_DEFAULT_REGION)), then the instance's region when
+        running on EC2, then V(us-east-1).
+      - With E(S3_ENDPOINT) or for C(do://), the region of every call; defaults to E(S3_REGION), then V(us-east-1).
+    type: str
+    aliases: [aws_region]
+  endpoint_url:
+    description:
+      - URL of the S3 API, for S3-compatible servers. An endpoint without a scheme means C(https://).
+      - For C(s3://) defaults to E(S3_ENDPOINT), which, as in kOps, also switches to path-style requests and the
+        E(S3_ACCESS_KEY_ID)/E(S3_SECRET_ACCESS_KEY)/E(S3_REGION) variables; otherwise to E(AWS_ENDPOINT_URL_S3),
+        E(AWS_ENDPOINT_URL), then E(AWS_URL) (AWS rules still apply), else AWS itself.
+      - C(do://) stores require E(S3_ENDPOINT) or this option (for example V(nyc3.digitaloceanspaces.com)).
+      - S3 requests are retried with backoff on throttling, server errors and connection errors, 5 attempts in
+        botocore's standard mode unless E(AWS_MAX_ATTEMPTS) or E(AWS_RETRY_MODE) say otherwise.
+    type: str
+    aliases: [aws_endpoint_url, s3_url]
 '''
 
     SECRETS = r'''

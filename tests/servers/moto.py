@@ -4,6 +4,8 @@ Fixtures:
 - ``moto_server``: a server with authentication off (any key works). ``moto_server.reset()`` wipes all state.
 - ``moto_auth_server``: a second server where only the first ``bootstrap_calls`` requests skip authentication
   (moto's INITIAL_NO_AUTH_ACTION_COUNT); after them signatures and IAM permissions are really checked.
+  ``authentication(on)`` switches the checks on or off at once on any server (tests that switch them on
+  switch them off again when done).
 - ``aws_environment``: an environment dict for clients of ``moto_server`` (dummy keys, region, no CA bundle).
 """
 
@@ -64,6 +66,13 @@ class MotoServer(object):
 
     def reset(self):
         request = urllib.request.Request(self.endpoint + '/moto-api/reset', method='POST', data=b'')
+        urllib.request.urlopen(request, timeout=10).read()
+
+    def authentication(self, on):
+        """Switch signature and IAM permission checks on or off for the following calls (moto's reset-auth
+        sets how many calls go unchecked; the body is not form-encoded because moto reads it raw)."""
+        request = urllib.request.Request(self.endpoint + '/moto-api/reset-auth', method='POST', data=b'0' if on else b'inf',
+                                         headers={'Content-Type': 'application/octet-stream'})
         urllib.request.urlopen(request, timeout=10).read()
 
     def stop(self):

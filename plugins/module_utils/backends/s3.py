@@ -1,0 +1,534 @@
+# -*- coding: utf-8 -*-
+# Copyright: kops.state_store contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""s3:// stores on AWS or on an S3-compatible server (S3_ENDPOINT), and do:// (DigitalOcean Spaces), on boto3.
+
+Other S3 features of the collection reuse the connection rules here instead of repeating them:
+``client_for_bucket(settings, bucket, scheme)`` gives a cached boto3 client for a bucket (kOps's
+endpoint, credential and region rules), ``s3_client(settings, region, scheme)`` one for a region,
+and ``s3_errors(target, bucket)`` turns boto3 exceptions into the collection's error types.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import hashlib
+import io
+import os
+import re
+import threading
+import uuid
+from contextlib import contextmanager
+
+from ansible_collections.kops.state_store.plugins.module_utils.errors import (
+    AccessDenied,
+    AlreadyExists,
+    BackendFailure,
+    BadLocation,
+    MissingLibrary,
+    NotFound,
+    NotSupported,
+    PreconditionFailed,
+)
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
+
+DEFAULT_REGION = 'us-east-1'
+EC2_UUID_FILE = '/sys/devices/virtual/dmi/id/product_uuid'
+IMDS_TIMEOUT = 0.5  # seconds; IMDS is only asked on EC2, where it answers in milliseconds
+MAX_ATTEMPTS = 5  # botocore "standard" retries: throttling, 5xx and connection errors, with backoff
+#: unconditional writes above this size go up in parts; conditional writes are single PutObjects
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+MAX_SINGLE_PUT = 5 * 1024 ** 3  # S3's limit for one PutObject
+KMS_ALGORITHMS = ('aws:kms', 'aws:kms:dsse')  # their ETags are not content MD5s
+PROBE_PREFIX = '.kops-state-store-probe-'
+
+_MD5_ETAG = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
+_LOCK = threading.Lock()
+# Process-wide caches, as kOps keeps them: clients per connection and region, and per bucket its
+# region, its default encryption and whether the server honours conditional writes.
+_CLIENTS = {}
+_BUCKET_REGIONS = {}
+_BUCKET_ENCRYPTION = {}
+_CONDITIONAL_WRITES = {}
+_IMDS_REGION = {}
+
+
+def _env(environ, *names):
+    """First non-empty (trimmed) value of the environment variables ``names``."""
+    for name in names:
+        value = (environ.get(name) or '').strip()
+        if value:
+            return value
+    return None
+
+
+def import_boto3(scheme='s3'):
+    try:
+        import boto3  # noqa: F401 pylint: disable=unused-import
+        import botocore  # noqa: F401 pylint: disable=unused-import
+    except ImportError as exc:
+        raise MissingLibrary('boto3', scheme, exc)
+
+
+class S3Settings(object):
+    """Where and as whom to talk S3, from the module/lookup options and the environment.
+
+    With ``S3_ENDPOINT`` set (or for do://) every client goes to that endpoint, path-style, with the
+    ``S3_ACCESS_KEY_ID``/``S3_SECRET_ACCESS_KEY`` keys (both required) in ``S3_REGION``, as in kOps.
+    Otherwise it is AWS: the options, then the usual AWS variables, then the standard credential chain.
+    Explicit options always win over the environment.
+    """
+
+    def __init__(self, settings=None, scheme='s3', environ=None):
+        settings = settings or {}
+        environ = os.environ if environ is None else environ
+        self.scheme = scheme
+        s3_endpoint = _env(environ, 'S3_ENDPOINT')
+        self.compatible = bool(s3_endpoint) or scheme != 's3'
+        if self.compatible:
+            endpoint = settings.get('endpoint_url') or s3_endpoint
+            if not endpoint:
+                raise BadLocation(
+                    '%s:// state stores need S3_ENDPOINT (for example S3_ENDPOINT=nyc3.digitaloceanspaces.com) '
+                    'or the endpoint_url option' % scheme)
+            self.access_key = settings.get('access_key') or _env(environ, 'S3_ACCESS_KEY_ID')
+            self.secret_key = settings.get('secret_key') or _env(environ, 'S3_SECRET_ACCESS_KEY')
+            for value, variable in ((self.access_key, 'S3_ACCESS_KEY_ID'), (self.secret_key, 'S3_SECRET_ACCESS_KEY')):
+                if not value:  # kOps's words
+                    raise AccessDenied('%s cannot be empty when S3_ENDPOINT is set' % variable)
+            self.session_token = settings.get('session_token')
+            self.profile = None
+            self.region = settings.get('region') or _env(environ, 'S3_REGION') or DEFAULT_REGION
+        else:
+            endpoint = settings.get('endpoint_url') or _env(environ, 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'AWS_URL')
+            self.profile = settings.get('profile')
+            # A profile given as an option names the credentials; the key variables then do not apply.
+            from_env = not self.profile
+            self.access_key = settings.get('access_key') or (
+                _env(environ, 'AWS_ACCESS_KEY_ID', 'AWS_ACCESS_KEY') if from_env else None)
+            self.secret_key = settings.get('secret_key') or (
+                _env(environ, 'AWS_SECRET_ACCESS_KEY', 'AWS_SECRET_KEY') if from_env else None)
+            self.session_token = settings.get('session_token') or (
+                _env(environ, 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN') if from_env else None)
+            if bool(self.access_key) != bool(self.secret_key):
+                raise AccessDenied('an AWS access key and secret key must be given together (access_key/secret_key '
+                                   'or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)')
+            # kOps probes with AWS_REGION only (not AWS_DEFAULT_REGION), then IMDS on EC2, then us-east-1.
+            self.region = settings.get('region') or _env(environ, 'AWS_REGION')
+        if endpoint and '://' not in endpoint:
+            endpoint = 'https://' + endpoint  # kOps's documented S3_ENDPOINT values have no scheme
+        self.endpoint_url = endpoint
+        # AWS_MAX_ATTEMPTS / AWS_RETRY_MODE, when set, are left to botocore.
+        self.retries = None if _env(environ, 'AWS_MAX_ATTEMPTS', 'AWS_RETRY_MODE') else dict(
+            mode='standard', max_attempts=MAX_ATTEMPTS)
+
+    def probe_region(self):
+        """Region of the first call (GetBucketLocation): the configured one, IMDS on EC2, else us-east-1."""
+        return self.region or imds_region() or DEFAULT_REGION
+
+    def cache_key(self, region):
+        return (self.endpoint_url, region, self.compatible, self.access_key, self.secret_key, self.session_token,
+                self.profile, repr(self.retries))
+
+
+def on_ec2(uuid_file=EC2_UUID_FILE):
+    """kOps's test: Linux with a DMI product UUID starting with "ec2"; an unreadable file means no."""
+    try:
+        with open(uuid_file) as handle:
+            return handle.read().strip().lower().startswith('ec2')
+    except (IOError, OSError):
+        return False
+
+
+def imds_region():
+    """The instance's region from the metadata service, only on EC2; asked once per process."""
+    with _LOCK:
+        if 'region' in _IMDS_REGION:
+            return _IMDS_REGION['region']
+    region = None
+    if on_ec2():
+        from botocore.utils import InstanceMetadataRegionFetcher
+
+        region = InstanceMetadataRegionFetcher(timeout=IMDS_TIMEOUT, num_attempts=1).retrieve_region()
+    with _LOCK:
+        _IMDS_REGION['region'] = region
+    return region
+
+
+def client_for_region(config, region):
+    """The boto3 S3 client of an S3Settings for one region, created once per process."""
+    key = config.cache_key(region)
+    with _LOCK:
+        client = _CLIENTS.get(key)
+    if client is not None:
+        return client
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(
+        aws_access_key_id=config.access_key, aws_secret_access_key=config.secret_key,
+        aws_session_token=config.session_token, profile_name=config.profile, region_name=region)
+    client = session.client('s3', endpoint_url=config.endpoint_url, config=Config(
+        retries=config.retries,
+        # S3 clones reject the newer default request checksums; PutObject carries Content-MD5 instead.
+        request_checksum_calculation='when_required',
+        response_checksum_validation='when_required',
+        s3=dict(addressing_style='path' if config.compatible else 'auto'),
+        connect_timeout=10,
+        read_timeout=60,
+    ))
+    with _LOCK:
+        return _CLIENTS.setdefault(key, client)
+
+
+def location_region(constraint):
+    """Region of a GetBucketLocation answer: empty means us-east-1, the legacy "EU" eu-west-1."""
+    if not constraint:
+        return DEFAULT_REGION
+    return 'eu-west-1' if constraint == 'EU' else constraint
+
+
+def _response_headers(response):
+    return (response or {}).get('ResponseMetadata', {}).get('HTTPHeaders', {})
+
+
+def _status(exc):
+    return exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode')
+
+
+def _code(exc):
+    return exc.response.get('Error', {}).get('Code') or str(_status(exc))
+
+
+def _missing_bucket(bucket):
+    return BadLocation("the bucket '%s' does not exist" % bucket)
+
+
+def bucket_region(config, bucket):
+    """Region of a bucket, kOps's way, cached per bucket: GetBucketLocation from the probe region, else
+    the region HeadBucket reports. With S3_ENDPOINT (or do://) it is simply the configured region."""
+    if config.compatible:
+        return config.region
+    cache_key = (config.endpoint_url, bucket)
+    with _LOCK:
+        if cache_key in _BUCKET_REGIONS:
+            return _BUCKET_REGIONS[cache_key]
+    from botocore.exceptions import ClientError
+
+    client = client_for_region(config, config.probe_region())
+    try:
+        region = location_region(client.get_bucket_location(Bucket=bucket).get('LocationConstraint'))
+    except ClientError as exc:
+        if _code(exc) == 'NoSuchBucket':
+            raise _missing_bucket(bucket)
+        # Typical for a bucket of another account: HeadBucket still tells the region.
+        region = _head_bucket_region(client, bucket)
+        if not region:
+            raise
+    with _LOCK:
+        _BUCKET_REGIONS[cache_key] = region
+    return region
+
+
+def _head_bucket_region(client, bucket):
+    from botocore.exceptions import ClientError
+
+    try:
+        response = client.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if _status(exc) == 404:
+            raise _missing_bucket(bucket)
+        return _response_headers(exc.response).get('x-amz-bucket-region')
+    return response.get('BucketRegion') or _response_headers(response).get('x-amz-bucket-region')
+
+
+def client_for_bucket(settings, bucket, scheme='s3'):
+    """A boto3 S3 client for ``bucket``, configured from module/lookup ``settings`` and the environment
+    as kOps does (see S3Settings and bucket_region); raises only the collection's error types."""
+    import_boto3(scheme)
+    with s3_errors("%s://%s" % (scheme, bucket), bucket):
+        config = S3Settings(settings, scheme)
+        return client_for_region(config, bucket_region(config, bucket))
+
+
+def s3_client(settings, region=None, scheme='s3'):
+    """A boto3 S3 client for ``region`` (default: the probe region) with the same rules."""
+    import_boto3(scheme)
+    with s3_errors('the S3 service', None):
+        config = S3Settings(settings, scheme)
+        return client_for_region(config, region or config.probe_region())
+
+
+def bucket_default_encryption(client, config, bucket):
+    """The bucket's default SSE algorithm, or None; asked once per bucket per process, errors mean none."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    cache_key = (config.endpoint_url, bucket)
+    with _LOCK:
+        if cache_key in _BUCKET_ENCRYPTION:
+            return _BUCKET_ENCRYPTION[cache_key]
+    algorithm = None
+    try:
+        rules = client.get_bucket_encryption(Bucket=bucket)['ServerSideEncryptionConfiguration'].get('Rules', [])
+        for rule in rules:
+            default = rule.get('ApplyServerSideEncryptionByDefault')
+            if default:
+                algorithm = default.get('SSEAlgorithm') or 'AES256'
+                break
+    except (BotoCoreError, ClientError):
+        pass
+    with _LOCK:
+        _BUCKET_ENCRYPTION[cache_key] = algorithm
+    return algorithm
+
+
+def md5_from_etag(etag):
+    """The content MD5 an ETag carries when it is a plain MD5 (not a multipart ``...-N`` ETag), else None.
+    Callers must not use it for SSE-KMS or SSE-C objects, whose ETags are not content MD5s."""
+    match = _MD5_ETAG.match(etag or '')
+    return match.group(1).lower() if match else None
+
+
+@contextmanager
+def s3_errors(target, bucket):
+    """Translate boto3 exceptions raised inside into the collection's error types. ``target`` names what
+    was accessed in messages (an entry location), ``bucket`` the bucket."""
+    from boto3.exceptions import Boto3Error
+    from botocore import exceptions
+
+    try:
+        yield
+    except exceptions.ClientError as exc:
+        raise client_error(exc, target, bucket)
+    except exceptions.NoCredentialsError:
+        raise AccessDenied(
+            'no AWS credentials found for %s: set access_key and secret_key, a profile, AWS_ACCESS_KEY_ID and '
+            'AWS_SECRET_ACCESS_KEY, or run where the AWS credential chain finds credentials' % target)
+    except (exceptions.PartialCredentialsError, exceptions.ProfileNotFound, exceptions.NoRegionError) as exc:
+        raise AccessDenied('cannot use the AWS credentials for %s: %s' % (target, exc))
+    except (exceptions.ConnectionError, exceptions.HTTPClientError) as exc:
+        raise BackendFailure('cannot reach the S3 endpoint for %s: %s' % (target, exc))
+    except (exceptions.BotoCoreError, Boto3Error) as exc:
+        raise BackendFailure('S3 request for %s failed: %s' % (target, exc))
+
+
+def client_error(exc, target, bucket):
+    """The collection's error for one botocore ClientError."""
+    code = _code(exc)
+    status = _status(exc)
+    message = exc.response.get('Error', {}).get('Message') or code
+    if code in ('NoSuchKey', 'NotFound') or (status == 404 and code == '404'):
+        return NotFound('%s does not exist' % target)
+    if code == 'NoSuchBucket':
+        return _missing_bucket(bucket)
+    if code == 'InvalidAccessKeyId':
+        return AccessDenied(
+            'the S3 server does not know the access key used for %s (InvalidAccessKeyId): check access_key, '
+            'AWS_ACCESS_KEY_ID, or S3_ACCESS_KEY_ID when S3_ENDPOINT is set' % target)
+    if code == 'SignatureDoesNotMatch':
+        return AccessDenied(
+            'the S3 server rejected the signature for %s (SignatureDoesNotMatch): the secret key does not match '
+            'the access key (secret_key, AWS_SECRET_ACCESS_KEY, or S3_SECRET_ACCESS_KEY when S3_ENDPOINT is set)'
+            % target)
+    if code in ('ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'ExpiredTokenException'):
+        return AccessDenied('the AWS session token used for %s is invalid or expired (%s)' % (target, code))
+    if code in ('AccessDenied', 'AllAccessDisabled', 'Forbidden') or status == 403:
+        return AccessDenied(
+            'access denied to %s: %s (S3 also answers AccessDenied for a missing entry when s3:ListBucket '
+            'is not granted)' % (target, message))
+    if code in ('PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException') \
+            or status == 301:
+        region = _response_headers(exc.response).get('x-amz-bucket-region') or exc.response.get('Error', {}).get('Region')
+        return BackendFailure('the bucket of %s is in another region than the one used%s (%s)' % (
+            target, ' (it is in %s)' % region if region else '', code))
+    if code == 'PreconditionFailed' or status == 412:
+        return PreconditionFailed('%s was changed by someone else since it was read' % target)
+    if code == 'NotImplemented' or status == 501:
+        return NotSupported('the S3 server does not implement this request for %s: %s' % (target, message))
+    return BackendFailure('S3 request for %s failed: %s (%s)' % (target, message, code))
+
+
+class S3Backend(Backend):
+    """Entries are objects under the location's key prefix. The version of an entry is its ETag;
+    create-if-absent and compare-and-swap are conditional PutObject/DeleteObject requests
+    (If-None-Match: * / If-Match: ETag), which the server evaluates atomically."""
+
+    hash_algorithm = 'md5'
+    supports_compare_and_swap = True
+
+    def __init__(self, location, settings=None):
+        super(S3Backend, self).__init__(location, settings)
+        import_boto3(location.scheme)
+        self.config = S3Settings(self.settings, location.scheme)
+        self.bucket = location.bucket
+        self._client = None
+
+    # -- plumbing -----------------------------------------------------------------------------
+    @property
+    def client(self):
+        if self._client is None:
+            with s3_errors(self.render(), self.bucket):
+                self._client = client_for_region(self.config, bucket_region(self.config, self.bucket))
+        return self._client
+
+    def _key(self, path):
+        return '/'.join(part for part in (self.location.key, path) if part)
+
+    def _errors(self, path):
+        return s3_errors(self.render(path), self.bucket)
+
+    def _default_encryption(self):
+        """The bucket's default SSE algorithm (s3:// only; kOps never asks for do://)."""
+        if self.location.scheme != 's3':
+            return None
+        return bucket_default_encryption(self.client, self.config, self.bucket)
+
+    def _write_arguments(self, acl):
+        arguments = {}
+        # kOps: KOPS_STATE_S3_ACL is put on every write and overrides the caller's ACL.
+        acl = _env(os.environ, 'KOPS_STATE_S3_ACL') or acl
+        if acl:
+            arguments['ACL'] = acl
+        if self.location.scheme == 's3' and self._default_encryption() is None:
+            arguments['ServerSideEncryption'] = 'AES256'
+        return arguments
+
+    def _require_conditional_writes(self):
+        """Refuse conditional writes on a server that would silently ignore them. Probed once per bucket
+        with an If-Match put of a random key that cannot match: a compliant server answers 404/412 and
+        writes nothing; one that writes the probe ignores conditions (the probe is removed again)."""
+        cache_key = (self.config.endpoint_url, self.bucket)
+        with _LOCK:
+            honoured = _CONDITIONAL_WRITES.get(cache_key)
+        if honoured is None:
+            from botocore.exceptions import ClientError
+
+            probe = self._key(PROBE_PREFIX + uuid.uuid4().hex)
+            with self._errors(''):
+                try:
+                    self.client.put_object(Bucket=self.bucket, Key=probe, Body=b'', IfMatch='"%s"' % ('0' * 32))
+                    honoured = False
+                except ClientError as exc:
+                    if _status(exc) not in (404, 412):
+                        raise
+                    honoured = True
+                if not honoured:
+                    self.client.delete_object(Bucket=self.bucket, Key=probe)
+            with _LOCK:
+                _CONDITIONAL_WRITES[cache_key] = honoured
+        if not honoured:
+            raise NotSupported(
+                'the S3 server of %s ignores conditional writes (If-Match/If-None-Match), so create-if-absent and '
+                'compare-and-swap cannot be done safely there' % self.render())
+
+    # -- reading ------------------------------------------------------------------------------
+    def _read(self, path):
+        with self._errors(path):
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(path))
+            with response['Body'] as body:
+                return body.read(), response['ETag']
+
+    def _stored_hash(self, path):
+        with self._errors(path):
+            response = self.client.head_object(Bucket=self.bucket, Key=self._key(path))
+        if response.get('ServerSideEncryption') in KMS_ALGORITHMS or response.get('SSECustomerAlgorithm'):
+            return None
+        return md5_from_etag(response.get('ETag'))
+
+    def _list(self, prefix, recursive):
+        base = self._key(prefix)
+        root_length = len(self._key('')) + 1 if self._key('') else 0
+        arguments = dict(Bucket=self.bucket, Prefix=base + '/' if base else '')
+        if not recursive:
+            arguments['Delimiter'] = '/'
+        # Listings do not say how each object is encrypted: in a bucket encrypting with KMS by default,
+        # no listed ETag is trusted as an MD5.
+        trust_etags = self._default_encryption() not in KMS_ALGORITHMS
+        entries = []
+        with self._errors(prefix):
+            for page in self.client.get_paginator('list_objects_v2').paginate(**arguments):
+                for folder in page.get('CommonPrefixes', []):
+                    entries.append(Entry(folder['Prefix'][root_length:].rstrip('/'), is_dir=True))
+                for item in page.get('Contents', []):
+                    if item['Key'].endswith('/'):
+                        continue  # a folder marker, not an entry
+                    entries.append(Entry(
+                        item['Key'][root_length:], size=item['Size'], version=item['ETag'],
+                        hash=md5_from_etag(item['ETag']) if trust_etags else None, hash_algorithm='md5'))
+        return entries
+
+    # -- writing ------------------------------------------------------------------------------
+    def _write(self, path, data, expect, acl):
+        arguments = dict(Bucket=self.bucket, Key=self._key(path), **self._write_arguments(acl))
+        if expect is None and len(data) > MULTIPART_THRESHOLD:
+            return self._upload(path, data, arguments)
+        if expect is not None:
+            if len(data) > MAX_SINGLE_PUT:
+                raise NotSupported('%s: conditional writes are limited to %d bytes on S3' % (self.render(path), MAX_SINGLE_PUT))
+            self._require_conditional_writes()
+            if expect is ABSENT:
+                arguments['IfNoneMatch'] = '*'
+            else:
+                arguments['IfMatch'] = expect
+        from botocore.exceptions import ClientError
+
+        with self._errors(path):
+            try:
+                response = self.client.put_object(
+                    Body=data, ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode('ascii'), **arguments)
+            except ClientError as exc:
+                raise self._condition_failure(exc, path, expect) or exc
+        return response['ETag']
+
+    def _upload(self, path, data, arguments):
+        """Multipart upload (parts sent in parallel by boto3) for large unconditional writes."""
+        from boto3.s3.transfer import TransferConfig
+
+        bucket, key = arguments.pop('Bucket'), arguments.pop('Key')
+        with self._errors(path):
+            self.client.upload_fileobj(io.BytesIO(data), bucket, key, ExtraArgs=arguments, Config=TransferConfig(
+                multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD))
+            return self.client.head_object(Bucket=bucket, Key=key)['ETag']
+
+    def _delete(self, path, expect):
+        key = self._key(path)
+        from botocore.exceptions import ClientError
+
+        with self._errors(path):
+            if expect is None:
+                # DeleteObject answers the same for a missing key: ask first to report NotFound.
+                self.client.head_object(Bucket=self.bucket, Key=key)
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+                return
+            self._require_conditional_writes()
+            try:
+                self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=expect)
+            except ClientError as exc:
+                if _status(exc) == 404:
+                    raise NotFound('%s does not exist' % self.render(path))
+                raise self._condition_failure(exc, path, expect) or exc
+
+    def _condition_failure(self, exc, path, expect):
+        """The error of a conditional request the server refused, or None for other failures."""
+        status = _status(exc)
+        if expect is ABSENT and status == 412:
+            return AlreadyExists('%s already exists' % self.render(path))
+        if expect is not None and expect is not ABSENT and status in (404, 412):
+            return PreconditionFailed('%s was changed or removed by someone else since it was read' % self.render(path))
+        if expect is not None and _code(exc) == 'ConditionalRequestConflict':  # 409: a concurrent write won
+            return PreconditionFailed('%s is being written by someone else at the same time' % self.render(path))
+        return None
+
+
+SCHEMES = ('s3', 'do')
+BACKEND = S3Backend
+OPTIONS = dict(
+    access_key=dict(type='str', aliases=['aws_access_key_id', 'aws_access_key'], no_log=True),
+    secret_key=dict(type='str', aliases=['aws_secret_access_key', 'aws_secret_key'], no_log=True),
+    session_token=dict(type='str', aliases=['aws_session_token', 'security_token'], no_log=True),
+    profile=dict(type='str', aliases=['aws_profile']),
+    region=dict(type='str', aliases=['aws_region']),
+    endpoint_url=dict(type='str', aliases=['aws_endpoint_url', 's3_url']),
+)

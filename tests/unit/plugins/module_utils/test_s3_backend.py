@@ -1,0 +1,298 @@
+"""The S3 backend against a real moto server: the contract for s3:// (AWS-style options), s3:// through
+S3_ENDPOINT and do://, then what is particular to S3 (regions, encryption, ACLs, keys, errors)."""
+
+import hashlib
+import json
+import os
+import uuid
+
+import boto3
+import pytest
+
+from ansible_collections.kops.state_store.plugins.module_utils.backends import s3
+from ansible_collections.kops.state_store.plugins.module_utils.errors import (
+    AccessDenied,
+    BackendFailure,
+    BadLocation,
+    NotFound,
+)
+from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
+from servers.moto import free_port
+
+from .backend_contract import BackendContract
+
+KEYS = dict(aws_access_key_id='testing', aws_secret_access_key='testing')
+
+
+@pytest.fixture
+def environment(monkeypatch, tmp_path):
+    """Replace every AWS/S3/kOps variable of the machine with the given ones (no shared config files)."""
+
+    def use(**variables):
+        for name in list(os.environ):
+            if name.startswith(('AWS_', 'S3_', 'KOPS_')):
+                monkeypatch.delenv(name)
+        monkeypatch.setenv('AWS_CONFIG_FILE', str(tmp_path / 'no-aws-config'))
+        monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', str(tmp_path / 'no-aws-credentials'))
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+
+    use()
+    return use
+
+
+def admin(endpoint, region='us-east-1'):
+    """A plain boto3 client of the test itself, to prepare buckets and look at what the backend did."""
+    return boto3.client('s3', endpoint_url=endpoint, region_name=region, **KEYS)
+
+
+def new_bucket(endpoint, region='us-east-1'):
+    name = 'kops-%s' % uuid.uuid4().hex[:16]
+    configuration = {} if region == 'us-east-1' else dict(CreateBucketConfiguration={'LocationConstraint': region})
+    admin(endpoint, region).create_bucket(Bucket=name, **configuration)
+    return name
+
+
+def aws_settings(moto_server, region='us-east-1'):
+    return dict(endpoint_url=moto_server.endpoint, access_key='testing', secret_key='testing', region=region)
+
+
+class TestS3Backend(BackendContract):
+    """s3:// configured the amazon.aws way (options), pointed at moto with endpoint_url."""
+
+    @pytest.fixture
+    def store(self, moto_server, environment):
+        return open_store('s3://%s/state/stores' % new_bucket(moto_server.endpoint), aws_settings(moto_server))
+
+
+class TestS3EndpointBackend(BackendContract):
+    """s3:// through S3_ENDPOINT and the S3_* keys only, as kOps users configure S3-compatible stores."""
+
+    @pytest.fixture
+    def store(self, moto_server, environment):
+        environment(S3_ENDPOINT=moto_server.endpoint, S3_ACCESS_KEY_ID='testing', S3_SECRET_ACCESS_KEY='testing')
+        return open_store('s3://%s' % new_bucket(moto_server.endpoint))
+
+
+class TestDoBackend(BackendContract):
+    @pytest.fixture
+    def store(self, moto_server, environment):
+        environment(S3_ENDPOINT=moto_server.endpoint, S3_ACCESS_KEY_ID='testing', S3_SECRET_ACCESS_KEY='testing')
+        return open_store('do://%s/space' % new_bucket(moto_server.endpoint))
+
+
+# -- configuration ------------------------------------------------------------------------------------
+def test_s3_endpoint_needs_both_keys():
+    with pytest.raises(AccessDenied, match='S3_SECRET_ACCESS_KEY cannot be empty when S3_ENDPOINT is set'):
+        s3.S3Settings({}, 's3', dict(S3_ENDPOINT='https://minio.example', S3_ACCESS_KEY_ID='k', AWS_SECRET_ACCESS_KEY='s'))
+    with pytest.raises(AccessDenied, match='S3_ACCESS_KEY_ID cannot be empty'):
+        s3.S3Settings({}, 'do', dict(S3_ENDPOINT='nyc3.digitaloceanspaces.com', AWS_ACCESS_KEY_ID='k'))
+
+
+def test_do_needs_an_endpoint():
+    with pytest.raises(BadLocation, match='do:// state stores need S3_ENDPOINT'):
+        s3.S3Settings({}, 'do', dict(S3_ACCESS_KEY_ID='k', S3_SECRET_ACCESS_KEY='s'))
+
+
+def test_s3_endpoint_rules():
+    config = s3.S3Settings({}, 'do', dict(S3_ENDPOINT='nyc3.digitaloceanspaces.com', S3_ACCESS_KEY_ID='k',
+                                          S3_SECRET_ACCESS_KEY='s', AWS_ACCESS_KEY_ID='aws', AWS_REGION='eu-west-3'))
+    assert config.endpoint_url == 'https://nyc3.digitaloceanspaces.com'  # no scheme means https
+    assert (config.access_key, config.secret_key, config.region) == ('k', 's', 'us-east-1')
+    assert config.compatible
+    assert s3.S3Settings({}, 's3', dict(S3_ENDPOINT='http://127.0.0.1:9000', S3_ACCESS_KEY_ID='k',
+                                        S3_SECRET_ACCESS_KEY='s', S3_REGION='fr-par')).region == 'fr-par'
+
+
+def test_aws_variables_and_options():
+    environ = dict(AWS_ACCESS_KEY='old-style', AWS_SECRET_KEY='old-secret', AWS_SECURITY_TOKEN='awx-token',
+                   AWS_DEFAULT_REGION='eu-central-1', AWS_URL='https://s3.example')
+    config = s3.S3Settings({}, 's3', environ)
+    assert (config.access_key, config.secret_key, config.session_token) == ('old-style', 'old-secret', 'awx-token')
+    assert config.region is None  # kOps ignores AWS_DEFAULT_REGION for the probe
+    assert config.endpoint_url == 'https://s3.example' and not config.compatible
+    config = s3.S3Settings(dict(access_key='a', secret_key='b', region='ap-south-1'), 's3', environ)
+    assert (config.access_key, config.secret_key, config.region) == ('a', 'b', 'ap-south-1')
+    assert s3.S3Settings(dict(profile='ops'), 's3', environ).access_key is None  # a profile names the keys
+    with pytest.raises(AccessDenied, match='together'):
+        s3.S3Settings(dict(access_key='a'), 's3', {})
+
+
+def test_bucket_location_answers():
+    assert s3.location_region(None) == s3.location_region('') == 'us-east-1'
+    assert s3.location_region('EU') == 'eu-west-1'
+    assert s3.location_region('ap-southeast-2') == 'ap-southeast-2'
+
+
+def test_not_on_ec2(tmp_path):
+    uuid_file = tmp_path / 'product_uuid'
+    assert not s3.on_ec2(str(uuid_file))  # unreadable: not EC2, as in current kOps
+    uuid_file.write_text('EC2E1916-9099-7CAF-FD21-012345ABCDEF\n')
+    assert s3.on_ec2(str(uuid_file))
+    uuid_file.write_text('4c4c4544-0038-3010-8051-b7c04f565931\n')
+    assert not s3.on_ec2(str(uuid_file))
+
+
+def test_etag_hash_rule():
+    assert s3.md5_from_etag('"5D41402ABC4B2A76B9719D911017C592"') == '5d41402abc4b2a76b9719d911017c592'
+    assert s3.md5_from_etag('"5d41402abc4b2a76b9719d911017c592-3"') is None  # multipart
+    assert s3.md5_from_etag(None) is None
+
+
+# -- regions ------------------------------------------------------------------------------------------
+def test_bucket_in_another_region_is_found(moto_server, environment):
+    bucket = new_bucket(moto_server.endpoint, 'eu-west-2')
+    store = open_store('s3://%s/state' % bucket, aws_settings(moto_server, region='us-east-1'))
+    store.write('c1/config', b'x')
+    assert s3.bucket_region(store.config, bucket) == 'eu-west-2'
+    assert store.client.meta.region_name == 'eu-west-2'
+    assert admin(moto_server.endpoint, 'eu-west-2').get_object(Bucket=bucket, Key='state/c1/config')['Body'].read() == b'x'
+
+
+def test_region_from_aws_region_variable(moto_server, environment):
+    environment(AWS_REGION='ca-central-1', AWS_ENDPOINT_URL=moto_server.endpoint,
+                AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing')
+    bucket = new_bucket(moto_server.endpoint, 'ap-northeast-1')
+    store = open_store('s3://%s' % bucket)
+    assert store.config.probe_region() == 'ca-central-1'
+    assert store.list('') == []
+    assert store.client.meta.region_name == 'ap-northeast-1'
+
+
+# -- encryption, ACLs ---------------------------------------------------------------------------------
+def _sse(endpoint, bucket, key):
+    return admin(endpoint).head_object(Bucket=bucket, Key=key).get('ServerSideEncryption')
+
+
+def test_sse_header_without_bucket_encryption(moto_server, environment):
+    bucket = new_bucket(moto_server.endpoint)
+    open_store('s3://%s' % bucket, aws_settings(moto_server)).write('c1/config', b'x')
+    assert _sse(moto_server.endpoint, bucket, 'c1/config') == 'AES256'
+
+
+def test_no_sse_header_with_bucket_default_encryption(moto_server, environment):
+    bucket = new_bucket(moto_server.endpoint)
+    admin(moto_server.endpoint).put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+        'Rules': [{'ApplyServerSideEncryptionByDefault': {'SSEAlgorithm': 'aws:kms'}}]})
+    store = open_store('s3://%s' % bucket, aws_settings(moto_server))
+    store.write('c1/config', b'kms')
+    # An explicit AES256 header would have won over the bucket's KMS default.
+    assert _sse(moto_server.endpoint, bucket, 'c1/config') == 'aws:kms'
+    # KMS ETags are no content MD5s: no hash from listings or HeadObject, content hashing instead.
+    assert [entry.hash for entry in store.list('c1')] == [None]
+    assert store.hash('c1/config') == ('sha256', hashlib.sha256(b'kms').hexdigest())
+
+
+def test_sse_header_with_s3_endpoint_but_not_for_do(moto_server, environment):
+    environment(S3_ENDPOINT=moto_server.endpoint, S3_ACCESS_KEY_ID='testing', S3_SECRET_ACCESS_KEY='testing')
+    bucket = new_bucket(moto_server.endpoint)
+    open_store('s3://%s' % bucket).write('s3-entry', b'x')
+    open_store('do://%s' % bucket).write('do-entry', b'x')
+    assert _sse(moto_server.endpoint, bucket, 's3-entry') == 'AES256'
+    assert _sse(moto_server.endpoint, bucket, 'do-entry') is None
+
+
+def _public(endpoint, bucket, key):
+    grants = admin(endpoint).get_object_acl(Bucket=bucket, Key=key)['Grants']
+    return any(grant['Grantee'].get('URI', '').endswith('/global/AllUsers') for grant in grants)
+
+
+def test_kops_state_s3_acl_applies_and_overrides(moto_server, environment):
+    bucket = new_bucket(moto_server.endpoint)
+    store = open_store('s3://%s' % bucket, aws_settings(moto_server))
+    store.write('plain', b'x')
+    store.write('asked-public', b'x', acl='public-read')
+    environment(KOPS_STATE_S3_ACL=' public-read ')
+    store.write('env-public', b'x')
+    environment(KOPS_STATE_S3_ACL='private')
+    store.create('env-private', b'x', acl='public-read')
+    assert [_public(moto_server.endpoint, bucket, key) for key in ('plain', 'asked-public', 'env-public', 'env-private')] \
+        == [False, True, True, False]
+
+
+# -- sizes ----------------------------------------------------------------------------------------------
+def test_large_entry_goes_multipart(moto_server, environment):
+    store = open_store('s3://%s' % new_bucket(moto_server.endpoint), aws_settings(moto_server))
+    payload = os.urandom(s3.MULTIPART_THRESHOLD + 1024)
+    version = store.write('c1/backup', payload)
+    assert version.strip('"').endswith('-2')  # a multipart ETag, no content MD5
+    data, read_version = store.read('c1/backup')
+    assert data == payload and read_version == version
+    assert [(entry.size, entry.hash) for entry in store.list('c1')] == [(len(payload), None)]
+    assert store.hash('c1/backup') == ('sha256', hashlib.sha256(payload).hexdigest())
+
+
+# -- errors ---------------------------------------------------------------------------------------------
+def test_missing_bucket(moto_server, environment):
+    store = open_store('s3://kops-no-such-bucket-%s' % uuid.uuid4().hex[:8], aws_settings(moto_server))
+    with pytest.raises(BadLocation, match="bucket 'kops-no-such-bucket-.*' does not exist"):
+        store.read('c1/config')
+    environment(S3_ENDPOINT=moto_server.endpoint, S3_ACCESS_KEY_ID='testing', S3_SECRET_ACCESS_KEY='testing')
+    with pytest.raises(BadLocation, match='does not exist'):
+        open_store('do://kops-no-such-bucket').list('', recursive=True)
+
+
+def test_unreachable_endpoint(environment):
+    environment(AWS_MAX_ATTEMPTS='1')
+    endpoint = 'http://127.0.0.1:%d' % free_port()
+    store = open_store('s3://kops-state/c1', dict(endpoint_url=endpoint, access_key='a', secret_key='b'))
+    with pytest.raises(BackendFailure, match='cannot reach the S3 endpoint for s3://kops-state/c1.*127.0.0.1'):
+        store.read('config')
+
+
+# -- authentication (moto with IAM checks on) -----------------------------------------------------------
+def _iam_user(endpoint, policy):
+    """Create an IAM user with an inline policy; returns its (access key id, secret)."""
+    iam = boto3.client('iam', endpoint_url=endpoint, region_name='us-east-1', **KEYS)
+    name = 'kops-%s' % uuid.uuid4().hex[:8]
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName='state', PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)['AccessKey']
+    return key['AccessKeyId'], key['SecretAccessKey']
+
+
+def _allow(*actions):
+    return {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': list(actions), 'Resource': '*'}]}
+
+
+@pytest.fixture
+def authenticating(moto_auth_server):
+    """Call ``authenticating.on()`` once users and buckets exist; checks are switched off again after the test."""
+    yield moto_auth_server
+    moto_auth_server.authentication(False)
+
+
+def test_s3_keys_are_the_ones_used(authenticating, environment):
+    endpoint = authenticating.endpoint
+    authenticating.authentication(False)
+    access, secret = _iam_user(endpoint, _allow('s3:*'))
+    bucket = new_bucket(endpoint)
+    authenticating.authentication(True)
+    # The AWS_* keys are wrong: only the S3_* keys may be used with S3_ENDPOINT.
+    environment(S3_ENDPOINT=endpoint, S3_ACCESS_KEY_ID=access, S3_SECRET_ACCESS_KEY=secret,
+                AWS_ACCESS_KEY_ID='AKIAWRONGWRONGWRONG0', AWS_SECRET_ACCESS_KEY='wrong')
+    store = open_store('s3://%s/c1' % bucket)
+    store.create('config', b'spec')
+    assert store.read('config')[0] == b'spec'
+
+    environment(S3_ENDPOINT=endpoint, S3_ACCESS_KEY_ID=access, S3_SECRET_ACCESS_KEY='not-the-secret')
+    with pytest.raises(AccessDenied, match='SignatureDoesNotMatch.*S3_SECRET_ACCESS_KEY'):
+        open_store('s3://%s/c1' % bucket).read('config')
+    environment(S3_ENDPOINT=endpoint, S3_ACCESS_KEY_ID='AKIAUNKNOWNUNKNOWN00', S3_SECRET_ACCESS_KEY=secret)
+    with pytest.raises(AccessDenied, match='InvalidAccessKeyId.*S3_ACCESS_KEY_ID'):
+        open_store('do://%s/c1' % bucket).read('config')
+
+
+def test_access_denied_is_clear(authenticating, environment):
+    endpoint = authenticating.endpoint
+    authenticating.authentication(False)
+    bucket = new_bucket(endpoint)
+    admin(endpoint).put_object(Bucket=bucket, Key='c1/config', Body=b'x')
+    lister = _iam_user(endpoint, _allow('s3:ListBucket'))
+    authenticating.authentication(True)
+    environment(S3_ENDPOINT=endpoint, S3_ACCESS_KEY_ID=lister[0], S3_SECRET_ACCESS_KEY=lister[1])
+    store = open_store('s3://%s' % bucket)
+    assert [entry.path for entry in store.list('c1')] == ['c1/config']
+    # (moto answers NoSuchKey even without s3:ListBucket; AWS answers AccessDenied, hence the note)
+    with pytest.raises(AccessDenied, match="access denied to s3://%s/c1/config: .*missing entry when s3:ListBucket" % bucket):
+        store.read('c1/config')
