@@ -1,0 +1,239 @@
+# -*- coding: utf-8 -*-
+# Copyright: kops.state_store contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""gs:// stores on Google Cloud Storage (google-cloud-storage).
+
+Credentials: a service-account key given by option or environment, else Application Default
+Credentials (GOOGLE_APPLICATION_CREDENTIALS, the gcloud ADC file, the metadata server), with the
+read/write scope kOps uses. With STORAGE_EMULATOR_HOST set the SDK talks to that emulator,
+anonymously unless a service-account key is given.
+
+Versions are object generations: create-if-absent sends ifGenerationMatch=0, compare-and-swap
+and guarded deletes send the generation read, so GCS itself refuses a lost update (412).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import binascii
+import json
+import os
+
+from ansible_collections.kops.state_store.plugins.module_utils.errors import (
+    AccessDenied,
+    AlreadyExists,
+    BackendFailure,
+    BadLocation,
+    MissingLibrary,
+    NotFound,
+    PreconditionFailed,
+)
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
+
+SCOPE = 'https://www.googleapis.com/auth/devstorage.read_write'
+TIMEOUT = 60  # seconds per HTTP request
+RETRY_TIMEOUT = 60  # seconds all attempts of one call may take
+# A read can race with a writer between fetching metadata and content; give up after this many tries.
+READ_ATTEMPTS = 5
+
+
+def _sdk():
+    """The google-cloud-storage pieces this backend uses, imported on first use."""
+    try:
+        from google.api_core import exceptions
+        from google.auth import exceptions as auth_exceptions
+        from google.cloud import storage
+        from google.cloud.storage.retry import DEFAULT_RETRY
+    except ImportError as exc:
+        raise MissingLibrary('google-cloud-storage', 'gs', exc)
+    # kOps's backoff: 1 s initial delay growing by 1.5 (the SDK adds jitter); retried on
+    # 429/5xx/connection errors only, never on a refused precondition.
+    retry = DEFAULT_RETRY.with_delay(initial=1.0, multiplier=1.5, maximum=10.0).with_timeout(RETRY_TIMEOUT)
+    return storage, exceptions, auth_exceptions, retry
+
+
+def _setting(settings, option, variable):
+    value = settings.get(option)
+    return value if value not in (None, '') else os.environ.get(variable) or None
+
+
+class GCSBackend(Backend):
+    """Objects under gs://bucket/key; version = generation, hash = MD5 from object metadata."""
+
+    hash_algorithm = 'md5'
+
+    def __init__(self, location, settings=None):
+        super(GCSBackend, self).__init__(location, settings)
+        self._storage, self._errors, self._auth_errors, self._retry = _sdk()
+        self._bucket = self._storage.Client(
+            project=None, credentials=self._credentials(),
+        ).bucket(location.bucket)
+
+    # -- credentials --------------------------------------------------------------------------
+    def _credentials(self):
+        contents = _setting(self.settings, 'gcp_service_account_contents', 'GCP_SERVICE_ACCOUNT_CONTENTS')
+        path = _setting(self.settings, 'gcp_service_account_file', 'GCP_SERVICE_ACCOUNT_FILE')
+        try:
+            from google.auth import default
+            from google.oauth2 import service_account
+        except ImportError as exc:
+            raise MissingLibrary('google-auth', 'gs', exc)
+        try:
+            if contents:
+                info = contents if isinstance(contents, dict) else json.loads(contents)
+                return service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
+            if path:
+                return service_account.Credentials.from_service_account_file(path, scopes=[SCOPE])
+            if os.environ.get('STORAGE_EMULATOR_HOST'):
+                return None  # the SDK uses anonymous credentials with an emulator
+            return default(scopes=[SCOPE])[0]
+        except (IOError, OSError) as exc:
+            raise AccessDenied('cannot read the Google service account file %s: %s' % (path, exc.strerror))
+        except (ValueError, KeyError, TypeError, self._auth_errors.GoogleAuthError) as exc:
+            # Never echo the key material: only say which source was unusable and why, in one line.
+            source = ('gcp_service_account_contents' if contents else 'gcp_service_account_file %s' % path
+                      if path else 'Application Default Credentials')
+            raise AccessDenied('no usable Google credentials from %s: %s' % (source, _first_line(exc, secret=bool(contents))))
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _key(self, path):
+        return '/'.join(part for part in (self.location.key, path) if part)
+
+    def _where(self, path):
+        return "entry '%s' in %s" % (path, self.location.render())
+
+    def _failure(self, exc, path):
+        """Map an SDK error to one of ours; a 404 is resolved by the caller."""
+        errors = self._errors
+        if isinstance(exc, (errors.Unauthorized, errors.Forbidden)):
+            return AccessDenied('access denied to %s: %s' % (self._where(path), _message(exc)))
+        if isinstance(exc, self._auth_errors.RefreshError):
+            return AccessDenied('Google refused the credentials for %s: %s' % (self.location.render(), _first_line(exc)))
+        if isinstance(exc, errors.RetryError):
+            return BackendFailure('Google Cloud Storage did not answer for %s: %s' % (self._where(path), _first_line(exc.cause or exc)))
+        return BackendFailure('Google Cloud Storage failed on %s: %s' % (self._where(path), _message(exc)))
+
+    def _missing(self, path):
+        """NotFound for a missing entry, BadLocation when the bucket itself is missing."""
+        try:
+            next(iter(self._bucket.list_blobs(max_results=1, prefix=self._key(path), retry=self._retry, timeout=TIMEOUT)), None)
+        except self._errors.NotFound:
+            return BadLocation("the Google Cloud Storage bucket '%s' does not exist" % self.location.bucket)
+        except (self._errors.GoogleAPIError, self._auth_errors.GoogleAuthError) as exc:
+            return self._failure(exc, path)
+        return NotFound('%s does not exist' % self._where(path))
+
+    def _sdk_errors(self):
+        return (self._errors.GoogleAPIError, self._auth_errors.GoogleAuthError)
+
+    # -- reading ------------------------------------------------------------------------------
+    def _read(self, path):
+        errors = self._errors
+        for _attempt in range(READ_ATTEMPTS):
+            try:
+                blob = self._bucket.get_blob(self._key(path), retry=self._retry, timeout=TIMEOUT)
+                if blob is None:
+                    raise self._missing(path)
+                # Fetch exactly the generation whose metadata was read, so the version is the content's.
+                generation = blob.generation
+                data = blob.download_as_bytes(if_generation_match=generation, retry=self._retry, timeout=TIMEOUT)
+                return data, generation
+            except (errors.PreconditionFailed, errors.NotFound):
+                continue  # replaced or deleted between the two requests: read again
+            except self._sdk_errors() as exc:
+                raise self._failure(exc, path)
+        raise BackendFailure('%s kept changing while being read' % self._where(path))
+
+    def _stored_hash(self, path):
+        try:
+            blob = self._bucket.get_blob(self._key(path), retry=self._retry, timeout=TIMEOUT)
+        except self._sdk_errors() as exc:
+            raise self._failure(exc, path)
+        if blob is None:
+            raise self._missing(path)
+        return _md5_hex(blob.md5_hash)
+
+    def _list(self, prefix, recursive):
+        base = self._key(prefix)
+        start = base + '/' if base else ''
+        root = self._key('')
+        root_length = len(root) + 1 if root else 0
+        try:
+            blobs = self._bucket.list_blobs(
+                prefix=start or None, delimiter=None if recursive else '/', retry=self._retry, timeout=TIMEOUT,
+            )
+            entries = [
+                Entry(blob.name[root_length:], size=blob.size, hash=_md5_hex(blob.md5_hash),
+                      hash_algorithm='md5', version=blob.generation)
+                for blob in blobs if not blob.name.endswith('/')  # skip console "folder" placeholders
+            ]
+            entries.extend(Entry(folder.rstrip('/')[root_length:], is_dir=True) for folder in blobs.prefixes)
+        except self._errors.NotFound:
+            raise BadLocation("the Google Cloud Storage bucket '%s' does not exist" % self.location.bucket)
+        except self._sdk_errors() as exc:
+            raise self._failure(exc, prefix)
+        return entries
+
+    # -- writing ------------------------------------------------------------------------------
+    def _write(self, path, data, expect, acl):
+        blob = self._bucket.blob(self._key(path))
+        generation = None if expect is None else 0 if expect is ABSENT else int(expect)
+        try:
+            # checksum='md5' sends the MD5 with the upload, so GCS rejects a corrupted body.
+            blob.upload_from_string(
+                data, content_type='application/octet-stream', predefined_acl=acl,
+                if_generation_match=generation, checksum='md5', retry=self._retry, timeout=TIMEOUT,
+            )
+        except self._errors.PreconditionFailed:
+            if expect is ABSENT:
+                raise AlreadyExists('%s already exists' % self._where(path))
+            raise PreconditionFailed('%s was changed by someone else since it was read' % self._where(path))
+        except self._errors.NotFound:
+            raise BadLocation("the Google Cloud Storage bucket '%s' does not exist" % self.location.bucket)
+        except self._errors.BadRequest as exc:
+            raise BackendFailure('Google Cloud Storage refused the upload of %s: %s' % (self._where(path), _message(exc)))
+        except self._sdk_errors() as exc:
+            raise self._failure(exc, path)
+        return blob.generation
+
+    def _delete(self, path, expect):
+        blob = self._bucket.blob(self._key(path))
+        try:
+            blob.delete(if_generation_match=None if expect is None else int(expect), retry=self._retry, timeout=TIMEOUT)
+        except self._errors.PreconditionFailed:
+            raise PreconditionFailed('%s was changed by someone else since it was read' % self._where(path))
+        except self._errors.NotFound:
+            raise self._missing(path)
+        except self._sdk_errors() as exc:
+            raise self._failure(exc, path)
+
+
+def _md5_hex(md5_base64):
+    """GCS gives MD5 base64-encoded; composite objects have none."""
+    if not md5_base64:
+        return None
+    try:
+        return binascii.hexlify(base64.b64decode(md5_base64)).decode('ascii')
+    except (ValueError, TypeError):
+        return None
+
+
+def _message(exc):
+    return getattr(exc, 'message', None) or _first_line(exc)
+
+
+def _first_line(exc, secret=False):
+    if secret:
+        return type(exc).__name__  # the message could quote part of the key
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+SCHEMES = ('gs',)
+BACKEND = GCSBackend
+OPTIONS = dict(
+    gcp_service_account_file=dict(type='path'),
+    gcp_service_account_contents=dict(type='jsonarg', no_log=True),
+)

@@ -1,0 +1,97 @@
+"""gcp-storage-emulator on 127.0.0.1, started once per test session, enforcing GCS's generation
+preconditions (see _gcs_emulator.py).
+
+Fixtures:
+- ``gcs_server``: the running emulator. ``gcs_server.endpoint`` is its URL (for STORAGE_EMULATOR_HOST),
+  ``gcs_server.create_bucket()`` makes a fresh bucket and returns its name, ``gcs_server.token_uri`` is an
+  OAuth token endpoint that refuses every grant (for wrong-credential tests).
+- ``gcs_environment``: an environment dict for clients of the emulator (no Google credentials of the machine).
+"""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+_LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_gcs_emulator.py')
+_bucket_numbers = itertools.count()
+
+
+def clean_gcp_environment(**extra):
+    """The process environment without Google/GCP settings of the machine, plus ``extra``."""
+    environment = dict(
+        (key, value) for key, value in os.environ.items()
+        if not key.startswith(('GOOGLE_', 'GCP_', 'GCLOUD_', 'CLOUDSDK_', 'STORAGE_EMULATOR', 'KOPS_'))
+        and key.lower() not in ('http_proxy', 'https_proxy')
+    )
+    environment.update(extra)
+    return environment
+
+
+class GCSEmulator(object):
+    def __init__(self):
+        from .moto import free_port  # imported late: pytest registers servers.moto as a plugin itself
+
+        self.port = free_port()
+        self.endpoint = 'http://127.0.0.1:%d' % self.port
+        self.token_uri = self.endpoint + '/token'
+        self.process = subprocess.Popen(
+            [sys.executable, _LAUNCHER, str(self.port)],
+            env=clean_gcp_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError('gcp-storage-emulator exited with %s' % self.process.returncode)
+            try:
+                urllib.request.urlopen(self.endpoint + '/', timeout=1).read()
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError('gcp-storage-emulator did not start on %s' % self.endpoint)
+
+    def create_bucket(self, prefix='gcs-bucket'):
+        name = '%s-%d' % (prefix, next(_bucket_numbers))
+        request = urllib.request.Request(
+            self.endpoint + '/storage/v1/b?project=test', method='POST',
+            data=json.dumps({'name': name}).encode(), headers={'Content-Type': 'application/json'},
+        )
+        urllib.request.urlopen(request, timeout=10).read()
+        return name
+
+    def object_names(self, bucket):
+        with urllib.request.urlopen('%s/storage/v1/b/%s/o' % (self.endpoint, bucket), timeout=10) as answer:
+            return sorted(item['name'] for item in json.load(answer).get('items') or [])
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope='session')
+def gcs_server():
+    server = GCSEmulator()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gcs_environment(gcs_server, monkeypatch):
+    """Point this test process (and a returned environment for subprocesses) at the emulator."""
+    for key in list(os.environ):
+        if key.startswith(('GOOGLE_', 'GCP_', 'GCLOUD_', 'CLOUDSDK_', 'STORAGE_EMULATOR')):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv('STORAGE_EMULATOR_HOST', gcs_server.endpoint)
+    return clean_gcp_environment(STORAGE_EMULATOR_HOST=gcs_server.endpoint)
