@@ -1,0 +1,95 @@
+"""An Aliyun OSS endpoint on 127.0.0.1 for the oss:// backend: the protocol front of _oss_front.py over
+the session's moto S3 server (``moto_server``), started once per test session.
+
+Fixtures:
+- ``oss_server``: ``endpoint`` (for OSS_ENDPOINT / oss_endpoint), ``key_id`` and ``secret`` (the one key the
+  front accepts), ``create_bucket()`` (a fresh bucket, made directly on moto), ``object_names(bucket)``.
+- ``oss_environment``: sets this process's OSS/Aliyun variables for the server and returns an environment
+  dict with the same settings for subprocesses.
+"""
+
+import itertools
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+_FRONT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_oss_front.py')
+_bucket_numbers = itertools.count()
+_VARIABLES = ('OSS_', 'ALIYUN_')
+
+
+class OSSFrontServer(object):
+    key_id = 'LTAI5tKopsStateStoreTest'
+    secret = 'kops-state-store-test-secret'
+
+    def __init__(self, moto):
+        from .moto import free_port  # late: pytest registers servers.moto as a plugin itself
+
+        self.moto = moto
+        self.port = free_port()
+        self.endpoint = 'http://127.0.0.1:%d' % self.port
+        self.process = subprocess.Popen(
+            [sys.executable, _FRONT, str(self.port), str(self.moto.port), '%s:%s' % (self.key_id, self.secret)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError('the OSS front exited with %s' % self.process.returncode)
+            try:
+                urllib.request.urlopen(self.endpoint + '/', timeout=1)
+            except urllib.error.HTTPError:
+                return  # answering (403 for an unsigned request)
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError('the OSS front did not start on %s' % self.endpoint)
+
+    def _moto(self, method, path, data=None):
+        # moto checks no signature but takes an unsigned request for an anonymous one
+        return urllib.request.urlopen(urllib.request.Request(
+            self.moto.endpoint + path, method=method, data=data, headers={'Authorization': 'AWS testing:oss-test'}), timeout=10)
+
+    def create_bucket(self, prefix='oss-bucket'):
+        name = '%s-%d' % (prefix, next(_bucket_numbers))
+        self._moto('PUT', '/' + name, b'').read()
+        return name
+
+    def object_names(self, bucket):
+        with self._moto('GET', '/' + bucket) as answer:
+            return sorted(re.findall(r'<Key>([^<]*)</Key>', answer.read().decode()))
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope='session')
+def oss_server(moto_server):
+    server = OSSFrontServer(moto_server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oss_environment(oss_server, monkeypatch):
+    settings = dict(OSS_ENDPOINT=oss_server.endpoint, ALIYUN_ACCESS_KEY_ID=oss_server.key_id,
+                    ALIYUN_ACCESS_KEY_SECRET=oss_server.secret)
+    for key in list(os.environ):
+        if key.startswith(_VARIABLES):
+            monkeypatch.delenv(key)
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    return dict(os.environ)
