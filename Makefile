@@ -14,8 +14,8 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	# system packages some test servers need (Debian), when a server module asks for them
-	for script in tests/servers/*.install.sh; do if [ -e "$$script" ]; then bash "$$script" || exit 1; fi; done
+	# system packages some test servers and sanity tests need (Debian), when a module asks for them
+	for script in tests/servers/*.install.sh tests/sanity/*.install.sh; do if [ -e "$$script" ]; then bash "$$script" || exit 1; fi; done
 	touch $@
 
 $(COLLECTIONS)/ansible_collections/kops/state_store:

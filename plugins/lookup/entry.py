@@ -16,7 +16,7 @@ description:
   - Runs on the controller, with the controller's environment, C(~/.kops.yaml) and credentials.
   - Reading an entry in a C(secrets/) or C(pki/) folder fails unless O(reveal_secrets=true).
 author:
-  - kops.state_store contributors
+  - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
   - kops.state_store.store.SECRETS

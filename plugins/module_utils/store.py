@@ -26,6 +26,7 @@ class _Absent(object):
 
 ABSENT = _Absent()
 
+
 def check_expectation(path, current_version, expect):
     """Raise unless an entry whose version is ``current_version`` (None = missing) meets ``expect``.
     For backends that compare versions themselves under a lock."""

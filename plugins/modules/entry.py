@@ -20,7 +20,7 @@ description:
   - Entries in a C(secrets/) or C(pki/) folder, and entries with O(secret=true), never show their content
     in results, diffs or logs unless O(reveal_secrets=true).
 author:
-  - kops.state_store contributors
+  - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
   - kops.state_store.store.SECRETS
@@ -65,9 +65,11 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the entry and reports what would change; writes nothing.
   diff_mode:
+    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: Text before and after; binary content is summarised, secret content redacted.
 notes:

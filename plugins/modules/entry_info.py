@@ -18,7 +18,7 @@ description:
   - The content and hashes of entries in C(secrets/) or C(pki/) folders are left out unless
     O(reveal_secrets=true).
 author:
-  - kops.state_store contributors
+  - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
   - kops.state_store.store.SECRETS
@@ -42,9 +42,11 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
     details: The module only reads.
   diff_mode:
+    description: Reports what changed (or would change) when run with C(--diff).
     support: none
     details: The module only reads.
 seealso:
