@@ -40,6 +40,7 @@ galaxy: setup
 	tests/galaxy/check.sh
 
 test: setup
+	tests/ee/check.sh
 	$(BIN)/antsibull-changelog lint
 	$(BIN)/python -m pytest tests/unit tests/integration
 	tests/sanity/run.sh
