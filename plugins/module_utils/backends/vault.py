@@ -130,7 +130,10 @@ def vault_client(address, server_id, settings):
         return client
     payload = aws_iam_login_request(server_id, settings.get('vault_aws_iam_role'))
     with vault_errors(address, 'the AWS IAM login at auth/%s/login' % AWS_AUTH_MOUNT):
-        client.login('/v1/auth/%s/login' % AWS_AUTH_MOUNT, json=payload)
+        try:
+            client.login('/v1/auth/%s/login' % AWS_AUTH_MOUNT, json=payload)
+        except hvac.exceptions.InvalidRequest as exc:  # Vault answers most refused logins with 400
+            raise AccessDenied('Vault at %s refused the AWS IAM login: %s' % (address, _vault_message(exc)))
     return client
 
 

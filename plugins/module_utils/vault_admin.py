@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: kops.state_store contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""What the Vault administration modules (vault_policy, vault_aws_auth_role, vault_aws_auth_client) share:
+the connection (the vault:// backend's own: token or AWS IAM login, TLS options, error mapping) and one
+read-compare-write step with check mode and diff."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+from contextlib import contextmanager
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported, kept for the compile sanity test
+    from urlparse import urlsplit  # type: ignore
+
+from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import error_message
+from ansible_collections.kops.state_store.plugins.module_utils.backends import vault
+from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
+
+ADMIN_ARGUMENT_SPEC = dict(url=dict(type='str', required=True, fallback=(env_fallback, ['VAULT_ADDR'])), **vault.OPTIONS)
+
+_DURATION_UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
+
+
+def duration_seconds(value):
+    """A Vault duration (V(500h), V(1h30m), V(90) or an int) in seconds, as Vault reports it back."""
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    parts = re.findall(r'(\d+)([smhd])', text)
+    if not parts or ''.join(number + unit for number, unit in parts) != text:
+        raise ValueError('invalid duration %r (use for example 500h, 30m or 90s)' % value)
+    return sum(int(number) * _DURATION_UNITS[unit] for number, unit in parts)
+
+
+class VaultAdminModule(AnsibleModule):
+    """AnsibleModule connected to the Vault server at O(url) with the store's Vault options."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = dict(ADMIN_ARGUMENT_SPEC)
+        spec.update(argument_spec)
+        kwargs.setdefault('supports_check_mode', True)
+        super(VaultAdminModule, self).__init__(argument_spec=spec, **kwargs)
+        self.address = self.params['url'].rstrip('/')
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            # The IAM login header is the host name without port, as for vault:// stores.
+            with self.errors('log in'):
+                self._client = vault.vault_client(self.address, urlsplit(self.address).hostname, self.params)
+        return self._client
+
+    @contextmanager
+    def errors(self, action):
+        """The backend's error mapping, then fail_json with its one-line message."""
+        try:
+            with vault.vault_errors(self.address, action):
+                yield
+        except StateStoreError as exc:
+            self.fail_json(msg=error_message(exc))
+
+    def read(self, path):
+        """The ``data`` of a Vault path, or None when it does not exist."""
+        with self.errors("read '%s'" % path):
+            response = self.client.read(path)
+        return None if response is None else response.get('data') or {}
+
+    def converge(self, path, state, wanted, current, payload=None, force=False):
+        """Make the object at ``path`` hold ``wanted`` (a dict of comparable fields; Vault merges written
+        fields into the object) or remove it. ``current`` is the object's comparable fields, None when
+        absent; ``payload`` is what to write (default ``wanted``); ``force`` writes even when equal.
+        Returns (changed, after) and honours check mode."""
+        if state == 'absent':
+            after = None
+            changed = current is not None
+        else:
+            after = dict(current or {}, **wanted)
+            changed = force or current is None or after != current
+        if changed and not self.check_mode:
+            if state == 'absent':
+                with self.errors("delete '%s'" % path):
+                    self.client.delete(path)
+            else:
+                with self.errors("write '%s'" % path):
+                    self.client.write_data(path, data=payload if payload is not None else wanted)
+        return changed, after
+
+    def exit_converged(self, path, changed, before, after, **result):
+        """exit_json with the diff of ``before``/``after`` (dicts, or texts; None = absent)."""
+        if self._diff:
+            result['diff'] = dict(before_header=path, after_header=path,
+                                  before={} if before is None else before, after={} if after is None else after)
+        self.exit_json(changed=changed, **result)
+
