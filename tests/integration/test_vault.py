@@ -1,0 +1,184 @@
+"""vault:// stores and the vault_iam_roles role against a real OpenBao server; the AWS auth method (roles,
+client config, IAM login) is served by the test front before it, checking logins against moto's STS."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import boto3
+import pytest
+
+from ansible_collections.kops.state_store.plugins.module_utils.errors import AccessDenied
+from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
+
+from servers.openbao import clean_vault_environment
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ACCOUNT = '123456789012'  # moto's account
+TRUST = json.dumps({'Version': '2012-10-17', 'Statement': [
+    {'Effect': 'Allow', 'Principal': {'Service': 'ec2.amazonaws.com'}, 'Action': 'sts:AssumeRole'}]})
+
+
+def succeeded(run):
+    if run.rc != 0:
+        pytest.fail('ansible-playbook failed (rc=%d):\n%s' % (run.rc, run.output[-5000:]), pytrace=False)
+
+
+def test_entries_modules_and_lookup(run_playbook, openbao_server, vault_mount):
+    result = run_playbook('tests/integration/playbooks/vault_entries.yml', dict(
+        vault_root='vault://127.0.0.1:%d/%s/clusters/c1' % (openbao_server.port, vault_mount),
+        vault_query='?tls=false',
+    ), env=clean_vault_environment(VAULT_TOKEN=openbao_server.root_token))
+    succeeded(result)
+    assert 'first-secret-value' not in result.output
+
+
+def test_vault_is_not_a_state_store(run_playbook, openbao_server):
+    result = run_playbook('tests/integration/playbooks/vault_state_store_refused.yml', dict(
+        store='vault://127.0.0.1:%d/secret/clusters?tls=false' % openbao_server.port,
+    ), env=clean_vault_environment(VAULT_TOKEN=openbao_server.root_token))
+    succeeded(result)
+
+
+class Cluster(object):
+    """A cluster name with its masters/nodes IAM roles in moto, and credentials of their instances."""
+
+    def __init__(self, moto_server):
+        self.name = 'c%s.example.com' % uuid.uuid4().hex[:8]
+        self.aws = dict(endpoint_url=moto_server.endpoint, region_name='us-east-1',
+                        aws_access_key_id='testing', aws_secret_access_key='testing')
+        for group in ('masters', 'nodes'):
+            self.create_role(group)
+
+    def create_role(self, group):
+        boto3.client('iam', **self.aws).create_role(RoleName='%s.%s' % (group, self.name),
+                                                    AssumeRolePolicyDocument=TRUST)
+
+    def recreate_role(self, group):
+        boto3.client('iam', **self.aws).delete_role(RoleName='%s.%s' % (group, self.name))
+        self.create_role(group)
+
+    def instance_environment(self, group):
+        """AWS credentials of an instance of ``group`` (an assumed-role session), and nothing else."""
+        credentials = boto3.client('sts', **self.aws).assume_role(
+            RoleArn='arn:aws:iam::%s:role/%s.%s' % (ACCOUNT, group, self.name), RoleSessionName='i-0123')['Credentials']
+        return dict(AWS_ACCESS_KEY_ID=credentials['AccessKeyId'], AWS_SECRET_ACCESS_KEY=credentials['SecretAccessKey'],
+                    AWS_SESSION_TOKEN=credentials['SessionToken'])
+
+
+@pytest.fixture
+def cluster(moto_server):
+    return Cluster(moto_server)
+
+
+def role_vars(front, mount, cluster, **extra):
+    variables = dict(vault_iam_roles_url=front.address, vault_iam_roles_cluster_name=cluster.name,
+                     vault_iam_roles_aws_account_id=ACCOUNT, vault_iam_roles_kv_mount=mount,
+                     vault_iam_roles_enable_aws_auth=True)
+    variables.update(extra)
+    return variables
+
+
+def changed_count(run):
+    recap = [line for line in run.output.splitlines() if line.startswith('localhost')][-1]
+    return int(recap.split('changed=')[1].split()[0])
+
+
+def store_as(monkeypatch, environment, location, **settings):
+    """Open a vault:// store in this process with exactly ``environment`` (AWS credentials or VAULT_TOKEN)."""
+    for name in list(os.environ):
+        if name.startswith(('AWS_', 'VAULT_')):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv('AWS_CONFIG_FILE', os.devnull)
+    monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', os.devnull)
+    monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return open_store(location, settings)
+
+
+def test_role_and_iam_login(run_playbook, vault_aws_front, openbao_server, vault_mount, cluster, monkeypatch):
+    playbook = 'playbooks/vault_iam_roles.yml'
+    root = clean_vault_environment(VAULT_TOKEN=openbao_server.root_token)
+    variables = role_vars(vault_aws_front, vault_mount, cluster)
+
+    checked = run_playbook(playbook, variables, args=['--check', '--diff'], env=root)
+    succeeded(checked)
+    assert changed_count(checked) == 3, checked
+    assert 'aws/' not in openbao_server.client().sys.list_auth_methods()['data']
+    assert 'kops-nodes-%s' % cluster.name not in openbao_server.client().sys.list_policies()['data']['policies']
+
+    converged = run_playbook(playbook, variables, args=['--diff'], env=root)
+    succeeded(converged)
+    assert changed_count(converged) == 3, converged
+    again = run_playbook(playbook, variables, env=root)
+    succeeded(again)
+    assert changed_count(again) == 0, again
+
+    # What kOps's masters and nodes do: an IAM login with their instance role, then reads.
+    secrets = 'vault://127.0.0.1:%d/%s/clusters/%s/secrets?tls=false' % (vault_aws_front.port, vault_mount, cluster.name)
+    other = 'vault://127.0.0.1:%d/%s/clusters/other.example.com/secrets?tls=false' % (vault_aws_front.port, vault_mount)
+    store_as(monkeypatch, root, secrets).write('admin', b'admin-token')
+    store_as(monkeypatch, root, other).write('admin', b'other-token')
+    nodes = cluster.instance_environment('nodes')
+    node_store = store_as(monkeypatch, nodes, secrets)
+    assert node_store.read('admin')[0] == b'admin-token'
+    assert [entry.path for entry in node_store.list()] == ['admin']
+    with pytest.raises(AccessDenied, match='permission denied'):
+        node_store.write('admin', b'overwritten')
+    with pytest.raises(AccessDenied, match='permission denied'):
+        store_as(monkeypatch, nodes, other).read('admin')
+    masters = cluster.instance_environment('masters')
+    assert store_as(monkeypatch, masters, secrets, vault_aws_iam_role='masters.' + cluster.name).read('admin')[0] \
+        == b'admin-token'
+    with pytest.raises(AccessDenied, match='does not belong to the role'):
+        store_as(monkeypatch, nodes, secrets, vault_aws_iam_role='masters.' + cluster.name).read('admin')
+
+    # Re-provisioned cluster: the IAM role gets a new unique id; logins fail until the roles are re-bound.
+    cluster.recreate_role('nodes')
+    with pytest.raises(AccessDenied, match='does not belong to the role'):
+        store_as(monkeypatch, cluster.instance_environment('nodes'), secrets).read('admin')
+    rebound = run_playbook(playbook, dict(variables, vault_iam_roles_rebind=True), env=root)
+    succeeded(rebound)
+    assert changed_count(rebound) == 1, rebound
+    assert store_as(monkeypatch, cluster.instance_environment('nodes'), secrets).read('admin')[0] == b'admin-token'
+
+
+def test_iam_login_needs_the_server_id(run_playbook, vault_aws_front, openbao_server, vault_mount, cluster,
+                                       monkeypatch):
+    root = clean_vault_environment(VAULT_TOKEN=openbao_server.root_token)
+    run = run_playbook('playbooks/vault_iam_roles.yml', role_vars(
+        vault_aws_front, vault_mount, cluster, vault_iam_roles_server_id='vault.example.com'), env=root)
+    succeeded(run)
+    location = 'vault://127.0.0.1:%d/%s/clusters/%s/secrets?tls=false' % (vault_aws_front.port, vault_mount, cluster.name)
+    with pytest.raises(AccessDenied, match='X-Vault-AWS-IAM-Server-ID'):
+        store_as(monkeypatch, cluster.instance_environment('nodes'), location).read('admin')
+
+
+def test_role_refuses_one_path_for_secrets_and_keys(run_playbook, vault_aws_front, openbao_server, vault_mount,
+                                                     cluster):
+    run = run_playbook('playbooks/vault_iam_roles.yml', role_vars(
+        vault_aws_front, vault_mount, cluster, vault_iam_roles_key_path='clusters/%s/secrets' % cluster.name),
+        env=clean_vault_environment(VAULT_TOKEN=openbao_server.root_token))
+    assert run.rc != 0
+    assert 'secret and key' in run.output
+
+
+def test_molecule_scenario(vault_aws_front, openbao_server, moto_server, tmp_path):
+    """The role's molecule scenario (converge, idempotence, verify) against the front."""
+    cluster = Cluster(moto_server)
+    environment = clean_vault_environment(
+        VAULT_ADDR=vault_aws_front.address, VAULT_TOKEN=openbao_server.root_token,
+        MOLECULE_CLUSTER_NAME=cluster.name, MOLECULE_AWS_ACCOUNT_ID=ACCOUNT,
+        ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, 'build', 'collections'),
+        MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / 'molecule'), HOME=os.environ.get('HOME', str(tmp_path)),
+        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''),
+    )
+    completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'molecule'), 'test'],
+                               cwd=os.path.join(REPO, 'roles', 'vault_iam_roles'), env=environment,
+                               capture_output=True, text=True)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-6000:]
+    assert 'idempotence' in output and 'verify' in output, output[-6000:]
