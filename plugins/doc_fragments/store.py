@@ -94,6 +94,40 @@ options:
         botocore's standard mode unless E(AWS_MAX_ATTEMPTS) or E(AWS_RETRY_MODE) say otherwise.
     type: str
     aliases: [aws_endpoint_url, s3_url]
+  gcp_service_account_file:
+    description:
+      - Service-account key file (JSON) for C(gs://) stores. Defaults to E(GCP_SERVICE_ACCOUNT_FILE).
+      - Without a key, C(gs://) uses Google Application Default Credentials as kOps does
+        (E(GOOGLE_APPLICATION_CREDENTIALS), the C(gcloud auth application-default login) file, then the
+        metadata server), with the C(devstorage.read_write) scope.
+      - When E(STORAGE_EMULATOR_HOST) is set, C(gs://) talks to that emulator, anonymously unless a key is given.
+    type: path
+  gcp_service_account_contents:
+    description:
+      - Service-account key (the JSON document, as a string or a dictionary) for C(gs://) stores; takes
+        precedence over O(gcp_service_account_file). Defaults to E(GCP_SERVICE_ACCOUNT_CONTENTS).
+    type: jsonarg
+  oss_region:
+    description:
+      - OSS region of C(oss://) stores, in OSS form (V(oss-cn-hangzhou)), used verbatim as by kOps to build
+        the endpoint C(https://<region>.aliyuncs.com). Defaults to E(OSS_REGION).
+      - When E(ALIYUN_OSS_INTERNAL) has any non-empty value (even V(false), as in kOps), the internal endpoint
+        C(https://<region>-internal.aliyuncs.com) is used.
+    type: str
+  oss_endpoint:
+    description:
+      - OSS endpoint URL, for private deployments and tests; replaces the endpoint built from the region.
+        Defaults to E(OSS_ENDPOINT).
+    type: str
+  oss_access_key_id:
+    description:
+      - Aliyun access key id for C(oss://) stores. Defaults to E(ALIYUN_ACCESS_KEY_ID). Required (the ECS RAM
+        role kOps could fall back to is not supported).
+    type: str
+  oss_access_key_secret:
+    description:
+      - Aliyun access key secret; required with the key id. Defaults to E(ALIYUN_ACCESS_KEY_SECRET).
+    type: str
 '''
 
     SECRETS = r'''

@@ -3,8 +3,8 @@ preconditions (see _gcs_emulator.py).
 
 Fixtures:
 - ``gcs_server``: the running emulator. ``gcs_server.endpoint`` is its URL (for STORAGE_EMULATOR_HOST),
-  ``gcs_server.create_bucket()`` makes a fresh bucket and returns its name, ``gcs_server.token_uri`` is an
-  OAuth token endpoint that refuses every grant (for wrong-credential tests).
+  ``gcs_server.create_bucket()`` makes a fresh bucket and returns its name, ``gcs_server.refused_service_account_info()``
+  is a service-account key whose token endpoint (the emulator's ``/token``) refuses it (for wrong-credential tests).
 - ``gcs_environment``: an environment dict for clients of the emulator (no Google credentials of the machine).
 """
 
@@ -66,6 +66,19 @@ class GCSEmulator(object):
         )
         urllib.request.urlopen(request, timeout=10).read()
         return name
+
+    def refused_service_account_info(self):
+        """A well-formed service-account key whose token endpoint (this emulator's) refuses it, as Google
+        refuses a deleted or revoked key."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        return {
+            'type': 'service_account', 'project_id': 'test', 'private_key_id': 'k1', 'private_key': pem.decode(),
+            'client_email': 'kops@test.iam.gserviceaccount.com', 'client_id': '1', 'token_uri': self.token_uri,
+        }
 
     def object_names(self, bucket):
         with urllib.request.urlopen('%s/storage/v1/b/%s/o' % (self.endpoint, bucket), timeout=10) as answer:

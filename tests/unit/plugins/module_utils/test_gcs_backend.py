@@ -19,19 +19,6 @@ from ansible_collections.kops.state_store.plugins.module_utils.registry import o
 from .backend_contract import BackendContract
 
 
-def service_account_info(token_uri):
-    """A well-formed service-account key Google's token endpoint (here: one that refuses all) would reject."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return {
-        'type': 'service_account', 'project_id': 'test', 'private_key_id': 'k1', 'private_key': pem.decode(),
-        'client_email': 'kops@test.iam.gserviceaccount.com', 'client_id': '1', 'token_uri': token_uri,
-    }
-
-
 class TestGCSBackend(BackendContract):
     @pytest.fixture
     def store(self, gcs_server, gcs_environment):
@@ -73,7 +60,7 @@ class TestGCSBackend(BackendContract):
 
     def test_refused_credentials_write_nothing(self, gcs_server, gcs_environment):
         bucket = gcs_server.create_bucket()
-        contents = json.dumps(service_account_info(gcs_server.token_uri))
+        contents = json.dumps(gcs_server.refused_service_account_info())
         store = open_store('gs://%s/state' % bucket, {'gcp_service_account_contents': contents})
         with pytest.raises(AccessDenied, match='Google refused the credentials') as raised:
             store.write('c1/config', b'x')
@@ -82,7 +69,7 @@ class TestGCSBackend(BackendContract):
 
     def test_service_account_file_from_environment(self, gcs_server, gcs_environment, tmp_path, monkeypatch):
         key_file = tmp_path / 'key.json'
-        key_file.write_text(json.dumps(service_account_info(gcs_server.token_uri)))
+        key_file.write_text(json.dumps(gcs_server.refused_service_account_info()))
         monkeypatch.setenv('GCP_SERVICE_ACCOUNT_FILE', str(key_file))
         with pytest.raises(AccessDenied, match='Google refused the credentials'):
             open_store('gs://%s/state' % gcs_server.create_bucket()).read('c1/config')
