@@ -1,23 +1,36 @@
 """The sync module through ansible-playbook between real stores (local folders, S3 on the moto server)."""
 
+import uuid
+
+import boto3
 import pytest
 
 SECRET = 'SyncSecretValue-41c2e8'
 
 
-def locations(kind, tmp_path, name):
-    if kind == 'file':
-        return 'file://%s' % (tmp_path / name)
-    return 's3://%s' % name
+@pytest.fixture
+def s3_bucket(aws_environment):
+    """A factory of fresh buckets on the moto server."""
+    client = boto3.client('s3', endpoint_url=aws_environment['AWS_ENDPOINT_URL'], region_name='us-east-1',
+                          aws_access_key_id='testing', aws_secret_access_key='testing')
+
+    def make(name):
+        bucket = '%s-%s' % (name, uuid.uuid4().hex[:8])
+        client.create_bucket(Bucket=bucket)
+        return bucket
+    return make
 
 
-@pytest.mark.parametrize('pair', ['file-file'])
-def test_sync_roundtrip(run_playbook, tmp_path, pair):
+# Every pair of backends runs in the unit tests; here the module itself, on S3 and across backends.
+@pytest.mark.parametrize('pair', ['s3-s3', 'file-s3'])
+def test_sync_roundtrip(run_playbook, tmp_path, aws_environment, s3_bucket, pair):
     source_kind, dest_kind = pair.split('-')
+
+    def location(kind, name):
+        return 'file://%s/team' % (tmp_path / name) if kind == 'file' else 's3://%s/team' % s3_bucket(name)
+
     result = run_playbook('tests/integration/playbooks/sync_roundtrip.yml', dict(
-        src=locations(source_kind, tmp_path, 'source-store') + '/team',
-        dest=locations(dest_kind, tmp_path, 'dest-store') + '/team',
-        secret=SECRET,
-    ), args=['-v'])
+        src=location(source_kind, 'source'), dest=location(dest_kind, 'dest'), secret=SECRET,
+    ), args=['-v'], env=aws_environment)
     assert result.rc == 0, result
     assert SECRET not in result.output

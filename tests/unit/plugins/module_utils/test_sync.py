@@ -1,9 +1,11 @@
-"""Sync between real stores: local folders and memfs (S3 runs in tests/integration/test_sync.py)."""
+"""Sync between real stores: local folders, memfs and S3 on the moto server, same and mixed backends."""
 
 import hashlib
 import itertools
 import os
+import uuid
 
+import boto3
 import pytest
 
 from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, PreconditionFailed
@@ -31,11 +33,42 @@ def content(store):
     return dict((entry.path, store.read(entry.path)[0]) for entry in store.list('', recursive=True))
 
 
-@pytest.fixture(params=['file', 'memfs'])
+@pytest.fixture
+def s3_store(request, monkeypatch, tmp_path):
+    """A factory of stores in fresh buckets on the moto server, the machine's AWS settings left out."""
+    moto_server = request.getfixturevalue('moto_server')
+    for name in list(os.environ):
+        if name.startswith(('AWS_', 'S3_', 'KOPS_')):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv('AWS_CONFIG_FILE', str(tmp_path / 'no-aws-config'))
+    monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', str(tmp_path / 'no-aws-credentials'))
+    settings = dict(endpoint_url=moto_server.endpoint, access_key='testing', secret_key='testing', region='us-east-1')
+    admin = boto3.client('s3', endpoint_url=moto_server.endpoint, region_name='us-east-1',
+                         aws_access_key_id='testing', aws_secret_access_key='testing')
+
+    def make(name, encryption=None):
+        bucket = 'sync-%s' % uuid.uuid4().hex[:16]
+        admin.create_bucket(Bucket=bucket)
+        if encryption:
+            admin.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={'Rules': [
+                {'ApplyServerSideEncryptionByDefault': encryption}]})
+        store = open_store('s3://%s/%s' % (bucket, name), settings)
+        store.admin = admin
+        return store
+    return make
+
+
+@pytest.fixture(params=['file-file', 'memfs-memfs', 's3-s3', 'file-s3', 's3-file'])
 def store_factory(request, tmp_path):
+    """Makes the source (name 'src') and the destination (any other name) of the pair under test."""
+    source_kind, dest_kind = request.param.split('-')
+
     def make(name):
-        if request.param == 'file':
+        kind = source_kind if name == 'src' else dest_kind
+        if kind == 'file':
             return open_store('file://%s' % (tmp_path / name))
+        if kind == 's3':
+            return request.getfixturevalue('s3_store')(name)
         return open_store('memfs://sync-%d/%s' % (next(_names), name))
     return make
 
@@ -212,3 +245,32 @@ def test_local_paths_are_relative_to_the_roots(tmp_path):
     fill(source, {'config': b'x', 'instancegroup/nodes': b'y'})
     Sync(source, destination).run()
     assert os.path.isfile(str(tmp_path / 'dst' / 'c1' / 'instancegroup' / 'nodes'))
+
+
+# -- S3 specifics -------------------------------------------------------------------------------------
+def test_untrusted_etags_are_compared_by_content(s3_store):
+    """In a bucket encrypting with KMS the ETags are no MD5s: the listing has no hash, content decides."""
+    source, destination = s3_store('src'), s3_store('dst', {'SSEAlgorithm': 'aws:kms', 'KMSMasterKeyID': 'alias/x'})
+    fill(source)
+    Sync(source, destination).run()
+    assert all(entry.hash is None for entry in destination.list('', recursive=True))
+    source.write('c1/instancegroup/nodes', b'NODES')
+    report = Sync(source, destination).run()
+    assert (report.copied_paths, report.unchanged) == (['c1/instancegroup/nodes'], len(TREE) - 1)
+    sync = Sync(source, destination)
+    sync.run()
+    assert sync.verify() == []
+
+
+def test_writes_follow_the_destination_rules(s3_store, tmp_path, monkeypatch):
+    """Copies are written by the destination backend: SSE as kOps sends it, KOPS_STATE_S3_ACL applied."""
+    source = open_store(str(tmp_path / 'src'))
+    destination = s3_store('dst')
+    fill(source, {'c1/config': b'x'})
+    monkeypatch.setenv('KOPS_STATE_S3_ACL', 'public-read')
+    Sync(source, destination).run()
+    key = destination.location.key + '/c1/config'
+    head = destination.admin.head_object(Bucket=destination.location.bucket, Key=key)
+    assert head['ServerSideEncryption'] == 'AES256'
+    grants = destination.admin.get_object_acl(Bucket=destination.location.bucket, Key=key)['Grants']
+    assert any(grant['Grantee'].get('URI', '').endswith('/AllUsers') and grant['Permission'] == 'READ' for grant in grants)
