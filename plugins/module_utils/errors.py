@@ -8,6 +8,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+def first_line(value):
+    """The first line of an SDK error (or any text), for one-line messages; the type name when it has none."""
+    lines = str(value).strip().splitlines()
+    return lines[0] if lines else type(value).__name__
+
+
 class StateStoreError(Exception):
     """Base of every error this collection raises on purpose. str() is the user-facing message."""
 

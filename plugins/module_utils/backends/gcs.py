@@ -29,6 +29,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     MissingLibrary,
     NotFound,
     PreconditionFailed,
+    first_line,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
 
@@ -54,11 +55,6 @@ def _sdk():
     return storage, exceptions, auth_exceptions, retry
 
 
-def _setting(settings, option, variable):
-    value = settings.get(option)
-    return value if value not in (None, '') else os.environ.get(variable) or None
-
-
 class GCSBackend(Backend):
     """Objects under gs://bucket/key; version = generation, hash = MD5 from object metadata."""
 
@@ -73,13 +69,11 @@ class GCSBackend(Backend):
 
     # -- credentials --------------------------------------------------------------------------
     def _credentials(self):
-        contents = _setting(self.settings, 'gcp_service_account_contents', 'GCP_SERVICE_ACCOUNT_CONTENTS')
-        path = _setting(self.settings, 'gcp_service_account_file', 'GCP_SERVICE_ACCOUNT_FILE')
-        try:
-            from google.auth import default
-            from google.oauth2 import service_account
-        except ImportError as exc:
-            raise MissingLibrary('google-auth', 'gs', exc)
+        contents = self.settings.get('gcp_service_account_contents') or os.environ.get('GCP_SERVICE_ACCOUNT_CONTENTS')
+        path = self.settings.get('gcp_service_account_file') or os.environ.get('GCP_SERVICE_ACCOUNT_FILE')
+        from google.auth import default  # google-auth comes with google-cloud-storage (checked by _sdk)
+        from google.oauth2 import service_account
+
         try:
             if contents:
                 info = contents if isinstance(contents, dict) else json.loads(contents)
@@ -92,10 +86,12 @@ class GCSBackend(Backend):
         except (IOError, OSError) as exc:
             raise AccessDenied('cannot read the Google service account file %s: %s' % (path, exc.strerror))
         except (ValueError, KeyError, TypeError, self._auth_errors.GoogleAuthError) as exc:
-            # Never echo the key material: only say which source was unusable and why, in one line.
+            # Never echo key material: say which source was unusable, and for a key given inline only the
+            # error type (a parser's message could quote part of the key).
             source = ('gcp_service_account_contents' if contents else 'gcp_service_account_file %s' % path
                       if path else 'Application Default Credentials')
-            raise AccessDenied('no usable Google credentials from %s: %s' % (source, _first_line(exc, secret=bool(contents))))
+            reason = type(exc).__name__ if contents else first_line(exc)
+            raise AccessDenied('no usable Google credentials from %s: %s' % (source, reason))
 
     # -- helpers ------------------------------------------------------------------------------
     def _key(self, path):
@@ -110,9 +106,9 @@ class GCSBackend(Backend):
         if isinstance(exc, (errors.Unauthorized, errors.Forbidden)):
             return AccessDenied('access denied to %s: %s' % (self._where(path), _message(exc)))
         if isinstance(exc, self._auth_errors.RefreshError):
-            return AccessDenied('Google refused the credentials for %s: %s' % (self.location.render(), _first_line(exc)))
+            return AccessDenied('Google refused the credentials for %s: %s' % (self.location.render(), first_line(exc)))
         if isinstance(exc, errors.RetryError):
-            return BackendFailure('Google Cloud Storage did not answer for %s: %s' % (self._where(path), _first_line(exc.cause or exc)))
+            return BackendFailure('Google Cloud Storage did not answer for %s: %s' % (self._where(path), first_line(exc.cause or exc)))
         return BackendFailure('Google Cloud Storage failed on %s: %s' % (self._where(path), _message(exc)))
 
     def _missing(self, path):
@@ -221,14 +217,7 @@ def _md5_hex(md5_base64):
 
 
 def _message(exc):
-    return getattr(exc, 'message', None) or _first_line(exc)
-
-
-def _first_line(exc, secret=False):
-    if secret:
-        return type(exc).__name__  # the message could quote part of the key
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return getattr(exc, 'message', None) or first_line(exc)
 
 
 SCHEMES = ('gs',)

@@ -30,6 +30,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     MissingLibrary,
     NotFound,
     NotSupported,
+    first_line,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
 
@@ -51,11 +52,6 @@ def _sdk():
     return oss2, requests.exceptions.RequestException
 
 
-def _setting(settings, option, variable):
-    value = settings.get(option)
-    return value if value not in (None, '') else os.environ.get(variable) or None
-
-
 class OSSBackend(Backend):
     """Objects under oss://bucket/key; version = ETag; no compare-and-swap."""
 
@@ -65,8 +61,8 @@ class OSSBackend(Backend):
     def __init__(self, location, settings=None):
         super(OSSBackend, self).__init__(location, settings)
         self._oss, self._transport_error = _sdk()
-        key_id = _setting(self.settings, 'oss_access_key_id', 'ALIYUN_ACCESS_KEY_ID')
-        secret = _setting(self.settings, 'oss_access_key_secret', 'ALIYUN_ACCESS_KEY_SECRET')
+        key_id = self.settings.get('oss_access_key_id') or os.environ.get('ALIYUN_ACCESS_KEY_ID')
+        secret = self.settings.get('oss_access_key_secret') or os.environ.get('ALIYUN_ACCESS_KEY_SECRET')
         if not key_id:
             # kOps could also take an ECS RAM role from the instance metadata; this collection cannot.
             raise AccessDenied('no Aliyun credentials for %s: set ALIYUN_ACCESS_KEY_ID and ALIYUN_ACCESS_KEY_SECRET '
@@ -81,10 +77,10 @@ class OSSBackend(Backend):
             raise BadLocation("'%s' is not a valid OSS bucket name (%s)" % (location.bucket, location.render()))
 
     def _endpoint(self):
-        endpoint = _setting(self.settings, 'oss_endpoint', 'OSS_ENDPOINT')
+        endpoint = self.settings.get('oss_endpoint') or os.environ.get('OSS_ENDPOINT')
         if endpoint:
             return endpoint
-        region = _setting(self.settings, 'oss_region', 'OSS_REGION')
+        region = self.settings.get('oss_region') or os.environ.get('OSS_REGION')
         if not region:
             # kOps asked the ECS metadata service for the region; outside ECS it failed the same way.
             raise BadLocation('cannot tell the OSS region of %s: set OSS_REGION (for example oss-cn-hangzhou), '
@@ -108,7 +104,7 @@ class OSSBackend(Backend):
                 return call(*args, **kwargs)
             except (errors.RequestError, self._transport_error) as exc:
                 cause = getattr(exc, 'exception', exc)
-                failure = BackendFailure('cannot reach OSS at %s for %s: %s' % (self.endpoint, self._where(path), _first_line(cause)))
+                failure = BackendFailure('cannot reach OSS at %s for %s: %s' % (self.endpoint, self._where(path), first_line(cause)))
             except errors.ServerError as exc:
                 if exc.status < 500:
                     raise self._translate(exc, path)
@@ -208,11 +204,6 @@ def _md5_of(etag, object_type):
     if etag and object_type in (None, 'Normal') and _MD5_ETAG.match(etag):
         return etag
     return None
-
-
-def _first_line(exc):
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 SCHEMES = ('oss',)

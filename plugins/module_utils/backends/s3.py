@@ -376,8 +376,12 @@ class S3Backend(Backend):
     def _key(self, path):
         return '/'.join(part for part in (self.location.key, path) if part)
 
+    def _target(self, path):
+        """How messages name an entry, or the store itself for ''."""
+        return "entry '%s' in %s" % (path, self.render()) if path else self.render()
+
     def _errors(self, path):
-        return s3_errors(self.render(path), self.bucket)
+        return s3_errors(self._target(path), self.bucket)
 
     def _default_encryption(self):
         """The bucket's default SSE algorithm (s3:// only; kOps never asks for do://)."""
@@ -447,7 +451,7 @@ class S3Backend(Backend):
         # no listed ETag is trusted as an MD5.
         trust_etags = self._default_encryption() not in KMS_ALGORITHMS
         entries = []
-        with self._errors(prefix):
+        with s3_errors(self.render(prefix), self.bucket):
             for page in self.client.get_paginator('list_objects_v2').paginate(**arguments):
                 for folder in page.get('CommonPrefixes', []):
                     entries.append(Entry(folder['Prefix'][root_length:].rstrip('/'), is_dir=True))
@@ -466,7 +470,7 @@ class S3Backend(Backend):
             return self._upload(path, data, arguments)
         if expect is not None:
             if len(data) > MAX_SINGLE_PUT:
-                raise NotSupported('%s: conditional writes are limited to %d bytes on S3' % (self.render(path), MAX_SINGLE_PUT))
+                raise NotSupported('%s: conditional writes are limited to %d bytes on S3' % (self._target(path), MAX_SINGLE_PUT))
             self._require_conditional_writes()
             if expect is ABSENT:
                 arguments['IfNoneMatch'] = '*'
@@ -507,18 +511,18 @@ class S3Backend(Backend):
                 self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=expect)
             except ClientError as exc:
                 if _status(exc) == 404:
-                    raise NotFound('%s does not exist' % self.render(path))
+                    raise NotFound('%s does not exist' % self._target(path))
                 raise self._condition_failure(exc, path, expect) or exc
 
     def _condition_failure(self, exc, path, expect):
         """The error of a conditional request the server refused, or None for other failures."""
         status = _status(exc)
         if expect is ABSENT and status == 412:
-            return AlreadyExists('%s already exists' % self.render(path))
+            return AlreadyExists('%s already exists' % self._target(path))
         if expect is not None and expect is not ABSENT and status in (404, 412):
-            return PreconditionFailed('%s was changed or removed by someone else since it was read' % self.render(path))
+            return PreconditionFailed('%s was changed or removed by someone else since it was read' % self._target(path))
         if expect is not None and _code(exc) == 'ConditionalRequestConflict':  # 409: a concurrent write won
-            return PreconditionFailed('%s is being written by someone else at the same time' % self.render(path))
+            return PreconditionFailed('%s is being written by someone else at the same time' % self._target(path))
         return None
 
 

@@ -74,6 +74,16 @@ class TestGCSBackend(BackendContract):
         with pytest.raises(AccessDenied, match='Google refused the credentials'):
             open_store('gs://%s/state' % gcs_server.create_bucket()).read('c1/config')
 
+    def test_application_default_credentials(self, gcs_server, gcs_environment, tmp_path, monkeypatch):
+        # Without a key option and without an emulator, GOOGLE_APPLICATION_CREDENTIALS is used. The key's token
+        # endpoint (the emulator's) refuses it, so the failure comes before any request leaves 127.0.0.1.
+        key_file = tmp_path / 'adc.json'
+        key_file.write_text(json.dumps(gcs_server.refused_service_account_info()))
+        monkeypatch.delenv('STORAGE_EMULATOR_HOST')
+        monkeypatch.setenv('GOOGLE_APPLICATION_CREDENTIALS', str(key_file))
+        with pytest.raises(AccessDenied, match='Google refused the credentials'):
+            open_store('gs://kops-state/state').read('c1/config')
+
     def test_malformed_key_is_reported_without_its_content(self, gcs_environment):
         with pytest.raises(AccessDenied, match='no usable Google credentials from gcp_service_account_contents') as raised:
             open_store('gs://b/state', {'gcp_service_account_contents': '{"type": "service_account", "private_key": "s3cr3t"}'})
