@@ -294,5 +294,5 @@ def test_access_denied_is_clear(authenticating, environment):
     store = open_store('s3://%s' % bucket)
     assert [entry.path for entry in store.list('c1')] == ['c1/config']
     # (moto answers NoSuchKey even without s3:ListBucket; AWS answers AccessDenied, hence the note)
-    with pytest.raises(AccessDenied, match="access denied to entry .c1/config. in s3://%s: .*missing entry when s3:ListBucket" % bucket):
+    with pytest.raises(AccessDenied, match="access denied to entry .c1/config. in s3://%s/: .*missing entry when s3:ListBucket" % bucket):
         store.read('c1/config')
