@@ -99,4 +99,3 @@ class VaultAdminModule(AnsibleModule):
             result['diff'] = dict(before_header=path, after_header=path,
                                   before={} if before is None else before, after={} if after is None else after)
         self.exit_json(changed=changed, **result)
-

@@ -20,7 +20,7 @@ description:
   - The configuration is read first and only the options given are compared, so a second run reports no
     change. Settings not given (such as AWS keys set by other means) are left as they are.
 author:
-  - kops.state_store contributors
+  - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.vault
 options:
@@ -50,14 +50,15 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the auth methods and the configuration and reports what would change; writes nothing.
   diff_mode:
+    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: The compared settings before and after.
 seealso:
   - module: kops.state_store.vault_aws_auth_role
-  - role: kops.state_store.vault_iam_roles
 '''
 
 EXAMPLES = r'''

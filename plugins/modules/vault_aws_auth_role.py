@@ -19,10 +19,10 @@ description:
   - The role is read first and only the options given are compared (policies and ARNs as sets, TTLs in
     seconds), so a second run reports no change. Fields not given are left as they are.
   - Vault stores the unique ids of the bound IAM principals when the role is written. After an IAM role is
-    re-created (a re-provisioned cluster) they change and logins fail until the Vault role is written again:
+    re-created (a re-provisioned cluster) they change and logins fail until the Vault role is written again;
     O(rebind=true) writes it even when nothing else changed.
 author:
-  - kops.state_store contributors
+  - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.vault
 options:
@@ -73,9 +73,11 @@ options:
     default: present
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the role and reports whether it would change; writes nothing.
   diff_mode:
+    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: The compared fields of the role before and after.
 notes:
@@ -83,7 +85,6 @@ notes:
 seealso:
   - module: kops.state_store.vault_aws_auth_client
   - module: kops.state_store.vault_policy
-  - role: kops.state_store.vault_iam_roles
 '''
 
 EXAMPLES = r'''

@@ -15,10 +15,10 @@ description:
   - Writes the ACL policy O(name) at C(sys/policy/<name>) of a Vault (or OpenBao) server, or removes it.
   - The policy is read first and written only when its text differs (ignoring trailing white space), so a
     second run reports no change.
-  - Used by the P(kops.state_store.vault_iam_roles#role) role for the policies of a cluster's masters and
+  - Used by the C(kops.state_store.vault_iam_roles) role for the policies of a cluster's masters and
     nodes on a C(vault://) secret and key store; kOps itself creates no Vault policy.
 author:
-  - kops.state_store contributors
+  - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.vault
 options:
@@ -39,16 +39,17 @@ options:
     default: present
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the policy and reports whether it would change; writes nothing.
   diff_mode:
+    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: The policy text before and after.
 notes:
   - The token needs C(read), C(create)/C(update) and C(delete) on C(sys/policy/<name>) as the task requires.
 seealso:
   - module: kops.state_store.vault_aws_auth_role
-  - role: kops.state_store.vault_iam_roles
 '''
 
 EXAMPLES = r'''

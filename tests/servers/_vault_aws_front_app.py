@@ -20,9 +20,9 @@ import json
 import re
 import sys
 import threading
-import xml.etree.ElementTree as ElementTree
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
 
 import boto3
 import requests
