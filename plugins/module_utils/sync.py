@@ -147,8 +147,12 @@ class Sync(object):
 
     def run(self):
         """Copy and delete; returns the report. In check mode, decides the same and writes nothing."""
-        self.source_entries = self._listing(self.source)
-        dest_index = dict((entry.path, entry) for entry in self._listing(self.destination))
+        # both listings at once: on remote stores most of their time is the server's
+        with ThreadPoolExecutor(2) as pool:
+            source_listing = pool.submit(self._listing, self.source)
+            dest_listing = pool.submit(self._listing, self.destination)
+            self.source_entries = source_listing.result()
+            dest_index = dict((entry.path, entry) for entry in dest_listing.result())
         work = []
         for entry in self.source_entries:
             dest_entry = dest_index.pop(entry.path, None)
