@@ -8,6 +8,7 @@ import uuid
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from ansible_collections.kops.state_store.plugins.module_utils.backends import s3
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
@@ -15,6 +16,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     BackendFailure,
     BadLocation,
     NotFound,
+    NotSupported,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 from servers.moto import free_port
@@ -296,3 +298,32 @@ def test_access_denied_is_clear(authenticating, environment):
     # (moto answers NoSuchKey even without s3:ListBucket; AWS answers AccessDenied, hence the note)
     with pytest.raises(AccessDenied, match="access denied to entry .c1/config. in s3://%s/: .*missing entry when s3:ListBucket" % bucket):
         store.read('c1/config')
+
+
+def test_bucket_region_from_head_bucket_when_location_is_refused(authenticating, environment):
+    endpoint = authenticating.endpoint
+    authenticating.authentication(False)
+    bucket = new_bucket(endpoint, 'eu-west-2')
+    policy = _allow('s3:*')
+    policy['Statement'].append({'Effect': 'Deny', 'Action': 's3:GetBucketLocation', 'Resource': '*'})
+    user = _iam_user(endpoint, policy)
+    authenticating.authentication(True)
+    store = open_store('s3://%s' % bucket, dict(endpoint_url=endpoint, access_key=user[0], secret_key=user[1],
+                                                region='us-east-1'))
+    with pytest.raises(ClientError, match='AccessDenied'):  # the user may not ask GetBucketLocation
+        s3.client_for_region(store.config, 'us-east-1').get_bucket_location(Bucket=bucket)
+    assert s3.bucket_region(store.config, bucket) == 'eu-west-2'
+
+
+# -- servers that ignore conditional writes ------------------------------------------------------------
+def test_server_ignoring_conditions_is_refused(moto_server, s3_ignoring_conditions, environment):
+    bucket = new_bucket(moto_server.endpoint)
+    environment(S3_ENDPOINT=s3_ignoring_conditions.endpoint, S3_ACCESS_KEY_ID='testing', S3_SECRET_ACCESS_KEY='testing')
+    store = open_store('s3://%s/state' % bucket)
+    version = store.write('c1/config', b'unconditional writes still work')
+    with pytest.raises(NotSupported, match='ignores conditional writes'):
+        store.create('c1/config', b'would overwrite')
+    with pytest.raises(NotSupported, match='ignores conditional writes'):
+        store.write('c1/config', b'would overwrite', expect='"0123"')
+    assert store.read('c1/config') == (b'unconditional writes still work', version)
+    assert [entry.path for entry in store.list('', recursive=True)] == ['c1/config']  # the probe is gone
