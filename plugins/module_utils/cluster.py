@@ -1,0 +1,545 @@
+# -*- coding: utf-8 -*-
+# Copyright: kops.state_store contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""kOps cluster documents in a state store: parse and validate them, merge changes into them the
+way ``kops edit cluster`` would leave them, and write them back without ever losing a concurrent
+update (compare-and-swap with retries, or a lock entry on backends without compare-and-swap)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+import os
+import random
+import socket
+import time
+import uuid
+from contextlib import contextmanager
+
+from ansible_collections.kops.state_store.plugins.module_utils.entries import read_or_none, write_expectation
+from ansible_collections.kops.state_store.plugins.module_utils.errors import (
+    AlreadyExists,
+    NotFound,
+    PreconditionFailed,
+    StateStoreError,
+)
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
+
+API_VERSION = 'kops.k8s.io/v1alpha2'
+CLUSTER_LABEL = 'kops.k8s.io/cluster'
+CONFIG = 'config'
+IG_FOLDER = 'instancegroup'
+NODE_ROLES = ('Node',)
+CONTROL_PLANE_ROLES = ('ControlPlane', 'Master')  # v1alpha2 still writes Master
+VAULT_FLAG = 'VFSVaultSupport'
+
+# What `kops delete cluster` accepts inside a cluster folder; anything else makes it refuse.
+KNOWN_FILES = ('config', 'cluster.spec', 'cluster-completed.spec', 'kops-version.txt')
+KNOWN_FOLDERS = ('addons', 'clusteraddons', 'pki', 'secrets', 'instancegroup', 'igconfig', 'manifests', 'backups')
+
+# Lock entries for backends without compare-and-swap live outside every cluster folder, so a
+# left-over lock never blocks `kops delete cluster` and never looks like a cluster to kOps.
+LOCK_FOLDER = '.kops-state-store-locks'
+LOCK_TTL = 60  # seconds a lock is honoured; a crashed run's lock is taken over after that
+LOCK_WAIT = 2 * LOCK_TTL
+ATTEMPTS = 20  # read-modify-write rounds before giving up on a busy cluster
+
+
+class ClusterError(StateStoreError):
+    """An invalid document or an unsafe request; nothing has been written."""
+
+
+# -- YAML -------------------------------------------------------------------------------------
+
+def _yaml():
+    import yaml  # PyYAML ships with ansible-core
+
+    return yaml
+
+
+def _loader():
+    yaml = _yaml()
+
+    class Loader(yaml.SafeLoader):
+        """Safe loader keeping timestamps as the strings kOps wrote (creationTimestamp)."""
+
+    Loader.yaml_implicit_resolvers = dict(
+        (first, [(tag, regexp) for tag, regexp in resolvers if tag != 'tag:yaml.org,2002:timestamp'])
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    )
+    return Loader
+
+
+def _dumper():
+    yaml = _yaml()
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper, value):
+        # multi-line strings (user data scripts) stay readable as literal blocks
+        return dumper.represent_scalar('tag:yaml.org,2002:str', value, style='|' if '\n' in value else None)
+
+    Dumper.add_representer(str, represent_str)
+    return Dumper
+
+
+def load_documents(data, what):
+    """Every YAML document of ``data`` (text or bytes), parsed safely; empty documents dropped."""
+    yaml = _yaml()
+    try:
+        return [doc for doc in yaml.load_all(data, Loader=_loader()) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise ClusterError('%s is not valid YAML: %s' % (what, ' '.join(str(exc).split())))
+
+
+def dump_document(document):
+    """YAML text of one document, keys in the document's own order."""
+    return _yaml().dump(document, Dumper=_dumper(), default_flow_style=False, sort_keys=False,
+                        allow_unicode=True, width=1 << 16)
+
+
+# -- validation -------------------------------------------------------------------------------
+
+def check_document(document, kind, name, what):
+    """Raise ClusterError unless ``document`` is a v1alpha2 ``kind`` named ``name``."""
+    if not isinstance(document, dict):
+        raise ClusterError('%s is not a YAML mapping' % what)
+    if document.get('apiVersion') != API_VERSION:
+        raise ClusterError('%s has apiVersion %r; expected %s' % (what, document.get('apiVersion'), API_VERSION))
+    if document.get('kind') != kind:
+        raise ClusterError('%s has kind %r; expected %s' % (what, document.get('kind'), kind))
+    metadata = document.get('metadata')
+    if not isinstance(metadata, dict) or metadata.get('name') != name:
+        found = metadata.get('name') if isinstance(metadata, dict) else None
+        raise ClusterError('%s has metadata.name %r; expected %r' % (what, found, name))
+    if not isinstance(document.get('spec', {}), dict):
+        raise ClusterError('%s has a spec that is not a mapping' % what)
+    return document
+
+
+def check_name(name, what):
+    """A cluster or instance group name: one non-empty path segment."""
+    if not isinstance(name, str) or not name.strip() or '/' in name or name in ('.', '..'):
+        raise ClusterError('%s %r is not a valid name (one path segment, no \'/\')' % (what, name))
+    return name
+
+
+def parse_stored(data, kind, name, what):
+    documents = load_documents(data, what)
+    if len(documents) != 1:
+        raise ClusterError('%s holds %d YAML documents; expected one %s' % (what, len(documents), kind))
+    return check_document(documents[0], kind, name, what)
+
+
+def feature_flags(environ=None):
+    """Enabled kOps feature flags from KOPS_FEATURE_FLAGS (comma-separated, optional +/- prefix)."""
+    enabled = set()
+    for flag in (environ if environ is not None else os.environ).get('KOPS_FEATURE_FLAGS', '').split(','):
+        flag = flag.strip()
+        if flag.startswith('-'):
+            enabled.discard(flag[1:])
+        elif flag:
+            enabled.add(flag.lstrip('+'))
+    return enabled
+
+
+def store_warnings(spec, environ=None):
+    """Check the config, secret and key store fields as kOps does; raise on what kOps refuses
+    outright, return warnings for what its validation would reject (feature flag, cloud)."""
+    if str(spec.get('configBase', '')).startswith('vault://'):
+        raise ClusterError('spec.configBase cannot be a vault:// location: Vault can only hold secrets and keys')
+    secret_store, key_store = spec.get('secretStore'), spec.get('keyStore')
+    if secret_store and secret_store == key_store:
+        raise ClusterError('spec.secretStore and spec.keyStore must be different locations (both are %s)' % key_store)
+    warnings = []
+    for field, value in (('secretStore', secret_store), ('keyStore', key_store)):
+        if not str(value or '').startswith('vault://'):
+            continue
+        if VAULT_FLAG not in feature_flags(environ):
+            warnings.append('spec.%s is a vault:// location: kOps accepts it only with KOPS_FEATURE_FLAGS '
+                            'containing %s (kOps 1.19 to 1.25)' % (field, VAULT_FLAG))
+        if spec.get('cloudProvider') != 'aws':
+            warnings.append('spec.%s is a vault:// location: kOps supports Vault stores only on AWS '
+                            '(spec.cloudProvider is %r)' % (field, spec.get('cloudProvider')))
+    return warnings
+
+
+# -- merging ----------------------------------------------------------------------------------
+
+def merge(base, patch, by_name=False):
+    """``base`` with ``patch`` merged in, both mappings, neither changed: mappings merge key by key
+    (new keys go last, existing keys keep their place), a None value removes the key, scalars and
+    lists replace. With ``by_name``, a list of mappings that all have a ``name`` is merged item by
+    item with the stored list of the same kind (matching names merge, new names are appended)."""
+    result = copy.deepcopy(base)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge_value(result.get(key), value, by_name)
+    return result
+
+
+def _merge_value(current, value, by_name):
+    if isinstance(value, dict):
+        return merge(current if isinstance(current, dict) else {}, value, by_name)
+    if by_name and _named_list(value) and _named_list(current):
+        result = copy.deepcopy(current)
+        positions = dict((item['name'], index) for index, item in enumerate(result))
+        for item in value:
+            if item['name'] in positions:
+                result[positions[item['name']]] = merge(result[positions[item['name']]], item, by_name)
+            else:
+                positions[item['name']] = len(result)
+                result.append(merge({}, item, by_name))
+        return result
+    return copy.deepcopy(value)
+
+
+def _named_list(value):
+    return isinstance(value, list) and all(isinstance(item, dict) and 'name' in item for item in value)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+def config_path(name):
+    return '%s/%s' % (name, CONFIG)
+
+
+def group_path(name, group):
+    return '%s/%s/%s' % (name, IG_FOLDER, group)
+
+
+class StoredCluster(object):
+    """What one read of a cluster found: documents and the versions to expect when writing."""
+
+    def __init__(self, cluster, version, groups):
+        self.cluster = cluster  # Cluster document or None
+        self.version = version  # version of config, or ABSENT
+        self.groups = groups  # {ig name: (document, version)}, sorted by name
+
+
+def read_cluster(backend, name):
+    data, version = read_or_none(backend, config_path(name))
+    cluster = None if data is None else parse_stored(data, 'Cluster', name, backend.render(config_path(name)))
+    groups = {}
+    for entry in backend.list('%s/%s' % (name, IG_FOLDER)):
+        if entry.is_dir:
+            continue
+        group = entry.path.rsplit('/', 1)[-1]
+        group_data, group_version = read_or_none(backend, entry.path)
+        if group_data is not None:  # skip one deleted since the listing
+            where = backend.render(entry.path)
+            groups[group] = (parse_stored(group_data, 'InstanceGroup', group, where), group_version)
+    return StoredCluster(cluster, version, dict(sorted(groups.items())))
+
+
+def list_clusters(backend):
+    """Cluster names as kOps discovers them: every ``<name>/config`` of the store."""
+    return sorted(entry.path[:-len(CONFIG) - 1] for entry in backend.list('', recursive=True)
+                  if not entry.is_dir and entry.path.count('/') == 1 and entry.path.endswith('/' + CONFIG))
+
+
+# -- building the wanted documents --------------------------------------------------------------
+
+class ClusterRequest(object):
+    """What one task asks for. ``groups`` is a list of dicts {name, spec, state}; ``replacement`` a
+    list of whole documents (kops replace); shortcut values are None when not given."""
+
+    def __init__(self, name, spec=None, by_name=False, groups=(), replacement=(), node_size=None,
+                 control_plane_size=None, node_count=None, zones=None, kubernetes_version=None,
+                 network_cidr=None):
+        self.name = name
+        self.spec = spec or {}
+        self.by_name = by_name
+        self.groups = list(groups or ())
+        self.replacement = list(replacement or ())
+        self.node_size = node_size
+        self.control_plane_size = control_plane_size
+        self.node_count = node_count
+        self.zones = zones
+        self.kubernetes_version = kubernetes_version
+        self.network_cidr = network_cidr
+
+    def split_replacement(self):
+        """(Cluster document or None, {ig name: document}) of ``replacement``, validated."""
+        cluster, groups = None, {}
+        for index, document in enumerate(self.replacement):
+            what = 'replacement document %d' % (index + 1)
+            kind = document.get('kind') if isinstance(document, dict) else None
+            if kind == 'InstanceGroup':
+                metadata = document.get('metadata')
+                group = check_name(metadata.get('name') if isinstance(metadata, dict) else None, what)
+                groups[group] = check_document(copy.deepcopy(document), 'InstanceGroup', group, what)
+            elif cluster is None:
+                cluster = check_document(copy.deepcopy(document), 'Cluster', self.name, what)
+            else:
+                raise ClusterError('%s is a second Cluster; give one Cluster and its InstanceGroups' % what)
+        return cluster, groups
+
+
+def new_document(kind, name):
+    return {'apiVersion': API_VERSION, 'kind': kind, 'metadata': {'name': name}, 'spec': {}}
+
+
+def wanted_documents(request, stored):
+    """(Cluster document, {ig name: document or None to delete}) the request asks for on top of
+    what is stored; stored documents are not changed."""
+    replaced_cluster, replaced_groups = request.split_replacement()
+    if stored.cluster is None and not (replaced_cluster or request.spec or request.zones
+                                       or request.kubernetes_version or request.network_cidr):
+        raise ClusterError('cluster %s does not exist; give its spec (or a definition) to create it' % request.name)
+    cluster = replaced_cluster or copy.deepcopy(stored.cluster) or new_document('Cluster', request.name)
+    cluster['spec'] = merge(cluster.get('spec') or {}, request.spec, request.by_name)
+    _apply_cluster_shortcuts(cluster['spec'], request)
+
+    groups = dict((group, copy.deepcopy(document)) for group, (document, _version) in stored.groups.items())
+    groups.update(replaced_groups)
+    for item in request.groups:
+        check_name(item['name'], 'instance group name')
+        if item.get('state') == 'absent':
+            groups[item['name']] = None
+            continue
+        document = groups.get(item['name']) or new_document('InstanceGroup', item['name'])
+        document['spec'] = merge(document.get('spec') or {}, item.get('spec') or {}, request.by_name)
+        groups[item['name']] = document
+    _apply_group_shortcuts(request, groups)
+    return cluster, dict(sorted(groups.items()))
+
+
+def _apply_cluster_shortcuts(spec, request):
+    if request.kubernetes_version is not None:
+        spec['kubernetesVersion'] = request.kubernetes_version
+    if request.network_cidr is not None:
+        spec['networkCIDR'] = request.network_cidr
+    if request.zones:
+        # like `kops create cluster --zones`: one subnet per zone, named after it; kOps assigns CIDRs
+        subnets = spec.setdefault('subnets', [])
+        covered = set(subnet.get('zone') for subnet in subnets if isinstance(subnet, dict))
+        for zone in request.zones:
+            if zone not in covered:
+                subnets.append({'name': zone, 'type': 'Public', 'zone': zone})
+                covered.add(zone)
+
+
+def _groups_with_role(groups, roles, option):
+    found = [(name, document) for name, document in sorted(groups.items())
+             if document is not None and (document.get('spec') or {}).get('role') in roles]
+    if not found:
+        raise ClusterError('%s needs an instance group with role %s; none exists or is given in instance_groups'
+                           % (option, ' or '.join(roles)))
+    return found
+
+
+def _apply_group_shortcuts(request, groups):
+    if request.node_size is not None:
+        for _name, document in _groups_with_role(groups, NODE_ROLES, 'node_size'):
+            document['spec']['machineType'] = request.node_size
+    if request.control_plane_size is not None:
+        for _name, document in _groups_with_role(groups, CONTROL_PLANE_ROLES, 'control_plane_size'):
+            document['spec']['machineType'] = request.control_plane_size
+    if request.node_count is not None:
+        # like `kops create cluster --node-count`: the count is spread over the node groups
+        nodes = _groups_with_role(groups, NODE_ROLES, 'node_count')
+        share, rest = divmod(request.node_count, len(nodes))
+        for index, (_name, document) in enumerate(nodes):
+            size = share + (1 if index < rest else 0)
+            document['spec']['minSize'] = size
+            document['spec']['maxSize'] = size
+
+
+# -- planning the writes ----------------------------------------------------------------------
+
+class Write(object):
+    """One entry to change: ``after`` None deletes it; ``version`` is what the write expects."""
+
+    __slots__ = ('path', 'version', 'before', 'after')
+
+    def __init__(self, path, version, before, after):
+        self.path = path
+        self.version = version
+        self.before = before
+        self.after = after
+
+
+class Plan(object):
+    def __init__(self, cluster, groups, writes, warnings):
+        self.cluster = cluster
+        self.groups = groups
+        self.writes = writes
+        self.warnings = warnings
+
+    @property
+    def changed(self):
+        return bool(self.writes)
+
+
+def _now():
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+
+
+def _stamp(document, stored):
+    """kOps's bookkeeping on a changed document: creation time when empty, generation +1 when
+    the spec of a stored document changes."""
+    metadata = document.setdefault('metadata', {})
+    if not metadata.get('creationTimestamp'):
+        metadata['creationTimestamp'] = (stored or {}).get('metadata', {}).get('creationTimestamp') or _now()
+    if stored is not None and document.get('spec') != stored.get('spec'):
+        metadata['generation'] = int(stored['metadata'].get('generation') or 0) + 1
+    elif stored is not None and stored['metadata'].get('generation') is not None:
+        metadata['generation'] = stored['metadata']['generation']
+
+
+def plan_update(backend, request, stored, environ=None):
+    """The writes that turn ``stored`` into what ``request`` asks for (config first)."""
+    cluster, groups = wanted_documents(request, stored)
+    name = request.name
+    writes = []
+    if cluster != stored.cluster:
+        # kOps derives configBase from the store when it writes a config without one
+        cluster['spec'].setdefault('configBase', backend.render(name))
+        _stamp(cluster, stored.cluster)
+        writes.append(Write(config_path(name), stored.version, stored.cluster, cluster))
+    warnings = store_warnings(cluster['spec'], environ)
+    for group, document in groups.items():
+        before, version = stored.groups.get(group, (None, None))
+        if document == before:
+            continue
+        if document is not None:
+            document.setdefault('metadata', {}).setdefault('labels', {})[CLUSTER_LABEL] = name
+            _stamp(document, before)
+        writes.append(Write(group_path(name, group), version, before, document))
+    result_groups = dict((group, document) for group, document in groups.items() if document is not None)
+    return Plan(cluster, result_groups, writes, warnings)
+
+
+# -- writing without lost updates -------------------------------------------------------------
+
+def _expectation(backend, write):
+    return write_expectation(backend, ABSENT if write.before is None else write.version)
+
+
+def apply_writes(backend, writes):
+    for write in writes:
+        if write.after is None:
+            backend.delete(write.path, expect=_expectation(backend, write))
+        else:
+            backend.write(write.path, dump_document(write.after).encode('utf-8'), expect=_expectation(backend, write))
+
+
+def backoff(attempt):
+    """Small jittered exponential delay, so racing writers spread out."""
+    return min(1.0, 0.02 * 2 ** attempt) * random.uniform(0.5, 1.5)
+
+
+def update_cluster(backend, request, check_mode=False, environ=None, attempts=ATTEMPTS):
+    """Read, merge and write a cluster; on a conflicting concurrent write, read again and
+    re-apply the request, up to ``attempts`` times. Returns the Plan that was applied."""
+    guard = cluster_lock(backend, request.name) if not (check_mode or backend.supports_compare_and_swap) else _no_lock()
+    with guard:
+        for attempt in range(attempts):
+            plan = plan_update(backend, request, read_cluster(backend, request.name), environ)
+            if check_mode or not plan.changed:
+                return plan
+            try:
+                apply_writes(backend, plan.writes)
+                return plan
+            except (PreconditionFailed, AlreadyExists):
+                time.sleep(backoff(attempt))
+    raise PreconditionFailed('cluster %s kept changing under concurrent writers; gave up after %d attempts'
+                             % (request.name, attempts))
+
+
+@contextmanager
+def _no_lock():
+    yield
+
+
+@contextmanager
+def cluster_lock(backend, name, ttl=LOCK_TTL, wait=LOCK_WAIT):
+    """Hold the lock entry of one cluster (create-if-absent). A lock older than its expiry is
+    taken over, so a crashed run blocks others for ``ttl`` seconds at most; ``wait`` bounds the
+    wait for one holder (a queue of live runs each holding it briefly is waited out)."""
+    path = '%s/%s' % (LOCK_FOLDER, name)
+    deadline, last_holder = time.time() + wait, None
+    attempt = 0
+    while True:
+        token = json.dumps(dict(owner=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(),
+                                expires=time.time() + ttl), sort_keys=True).encode('utf-8')
+        try:
+            backend.create(path, token)
+            break
+        except AlreadyExists:
+            held, _version = read_or_none(backend, path)
+            if held is not None and _lock_expired(held):
+                _remove_if_same(backend, path, held)
+                continue
+            if held != last_holder:
+                deadline, last_holder = time.time() + wait, held
+            elif time.time() > deadline:
+                raise PreconditionFailed('cluster %s stays locked by another run (lock entry %s); retry later or '
+                                         'remove the lock entry if no run is active' % (name, backend.render(path)))
+            time.sleep(backoff(min(attempt, 4)))
+            attempt += 1
+    try:
+        yield
+    finally:
+        _remove_if_same(backend, path, token)
+
+
+def _lock_expired(data):
+    try:
+        return float(json.loads(data.decode('utf-8'))['expires']) < time.time()
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return True  # unreadable lock content is nobody's lock
+
+
+def _remove_if_same(backend, path, data):
+    """Delete a lock entry only while it still holds ``data`` (best effort without compare-and-swap)."""
+    held, version = read_or_none(backend, path)
+    if held == data:
+        try:
+            backend.delete(path, expect=write_expectation(backend, version))
+        except (NotFound, PreconditionFailed):
+            pass
+
+
+# -- deleting ---------------------------------------------------------------------------------
+
+def _known_entry(relative):
+    first = relative.split('/', 1)[0]
+    return relative in KNOWN_FILES or ('/' in relative and first in KNOWN_FOLDERS)
+
+
+def plan_delete(backend, name):
+    """Writes that remove a cluster the way `kops delete cluster` removes its state: refused when
+    the folder holds files kOps does not know; the config goes last, so an interrupted run leaves
+    the cluster discoverable and can be repeated."""
+    stored = read_cluster(backend, name)
+    if stored.cluster is None:
+        return Plan(None, {}, [], [])
+    paths = [entry.path for entry in backend.list(name, recursive=True) if not entry.is_dir]
+    unknown = [path for path in paths if not _known_entry(path[len(name) + 1:])]
+    if unknown:
+        raise ClusterError('refusing to delete cluster %s: its folder holds entries kOps does not know (%s); '
+                           'remove or move them first' % (name, ', '.join(unknown[:10])))
+    writes = [Write(path, None, None, None) for path in paths if path != config_path(name)]
+    for write in writes:
+        if write.path.startswith('%s/%s/' % (name, IG_FOLDER)):
+            write.before = stored.groups.get(write.path.rsplit('/', 1)[-1], (None, None))[0]
+    writes.append(Write(config_path(name), stored.version, stored.cluster, None))
+    return Plan(stored.cluster, dict((g, d) for g, (d, _v) in stored.groups.items()), writes, [])
+
+
+def delete_cluster(backend, name, check_mode=False):
+    plan = plan_delete(backend, name)
+    if not check_mode:
+        for write in plan.writes:
+            try:
+                backend.delete(write.path, expect=write_expectation(backend, write.version))
+            except NotFound:
+                pass  # already gone: someone else is deleting too
+    return plan
