@@ -15,7 +15,6 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AccessDenied,
     BackendFailure,
     BadLocation,
-    NotFound,
     NotSupported,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
