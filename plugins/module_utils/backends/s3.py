@@ -5,8 +5,8 @@
 
 Other S3 features of the collection reuse the connection rules here instead of repeating them:
 ``client_for_bucket(settings, bucket, scheme)`` gives a cached boto3 client for a bucket (kOps's
-endpoint, credential and region rules), ``s3_client(settings, region, scheme)`` one for a region,
-and ``s3_errors(target, bucket)`` turns boto3 exceptions into the collection's error types.
+endpoint, credential and region rules) and ``s3_errors(target, bucket)`` turns boto3 exceptions into
+the collection's error types.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -251,14 +251,6 @@ def client_for_bucket(settings, bucket, scheme='s3'):
     with s3_errors("%s://%s" % (scheme, bucket), bucket):
         config = S3Settings(settings, scheme)
         return client_for_region(config, bucket_region(config, bucket))
-
-
-def s3_client(settings, region=None, scheme='s3'):
-    """A boto3 S3 client for ``region`` (default: the probe region) with the same rules."""
-    import_boto3(scheme)
-    with s3_errors('the S3 service', None):
-        config = S3Settings(settings, scheme)
-        return client_for_region(config, region or config.probe_region())
 
 
 def bucket_default_encryption(client, config, bucket):
