@@ -1,0 +1,132 @@
+"""The migrate_state_store role: its molecule scenario and playbooks/migrate_state_store.yml on the moto server."""
+
+import os
+import subprocess
+import sys
+import uuid
+
+import boto3
+import pytest
+import yaml
+
+from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK = 'playbooks/migrate_state_store.yml'
+
+
+@pytest.fixture
+def bucket(aws_environment):
+    client = boto3.client('s3', endpoint_url=aws_environment['AWS_ENDPOINT_URL'], region_name='us-east-1',
+                          aws_access_key_id='testing', aws_secret_access_key='testing')
+
+    def make(name):
+        created = '%s-%s' % (name, uuid.uuid4().hex[:10])
+        client.create_bucket(Bucket=created)
+        return created
+    return make
+
+
+@pytest.fixture
+def stores(aws_environment):
+    settings = dict(endpoint_url=aws_environment['AWS_ENDPOINT_URL'], access_key='testing', secret_key='testing',
+                    region='us-east-1')
+    return lambda location: open_store(location, settings)
+
+
+def seed(store, name, key_store=None):
+    """A cluster as kOps leaves it: config (configBase = the store's folder), a group, keys and secrets."""
+    spec = dict(configBase=store.render(name), kubernetesVersion='1.30.2', cloudProvider='aws')
+    if key_store:
+        spec['keyStore'] = key_store
+    config = dict(apiVersion='kops.k8s.io/v1alpha2', kind='Cluster', metadata=dict(name=name), spec=spec)
+    store.write(name + '/config', yaml.safe_dump(config).encode())
+    store.write(name + '/instancegroup/nodes', yaml.safe_dump(dict(
+        apiVersion='kops.k8s.io/v1alpha2', kind='InstanceGroup', metadata=dict(name='nodes'),
+        spec=dict(role='Node'))).encode())
+    store.write(name + '/pki/private/ca/keyset.yaml', b'private material')
+    store.write(name + '/secrets/admin', b'{"Data": "c2VjcmV0"}')
+
+
+def tree(store):
+    return dict((entry.path, store.read(entry.path)[0]) for entry in store.list('', recursive=True))
+
+
+def spec_of(store, name):
+    return yaml.safe_load(store.read(name + '/config')[0])['spec']
+
+
+def test_molecule_scenario(moto_server, aws_environment, bucket, tmp_path):
+    """prepare, converge, idempotence, verify: S3 -> S3 (every cluster) and a local store -> S3 (source removed)."""
+    environment = dict(aws_environment, MOLECULE_OLD_BUCKET=bucket('old'), MOLECULE_NEW_BUCKET=bucket('new'),
+                       ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, 'build', 'collections'),
+                       MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / 'molecule'), HOME=os.environ.get('HOME', str(tmp_path)),
+                       PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
+    completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'molecule'), 'test'],
+                               cwd=os.path.join(REPO, 'roles', 'migrate_state_store'), env=environment,
+                               capture_output=True, text=True, check=False)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-6000:]
+    assert 'idempotence' in output and 'verify' in output, output[-6000:]
+
+
+def test_check_mode_then_move_between_buckets(run_playbook, aws_environment, bucket, stores):
+    old, new = 's3://%s' % bucket('old'), 's3://%s/kops' % bucket('new')
+    seed(stores(old), 'a.k8s.local', key_store=old + '/a.k8s.local/pki')
+    before = tree(stores(old))
+
+    plan = run_playbook(PLAYBOOK, dict(source=old, destination=new), args=['--check'], env=aws_environment)
+    assert plan.rc == 0, plan
+    assert 'would copy config, then set' in plan.output and new + '/a.k8s.local/pki' in plan.output
+    assert tree(stores(new)) == {}
+
+    moved = run_playbook(PLAYBOOK, dict(source=old, destination=new), env=aws_environment)
+    assert moved.rc == 0, moved
+    assert 'export KOPS_STATE_STORE=%s' % new in moved.output
+    copy = tree(stores(new))
+    assert sorted(copy) == sorted(before)
+    assert copy['a.k8s.local/secrets/admin'] == before['a.k8s.local/secrets/admin']
+    spec = spec_of(stores(new), 'a.k8s.local')
+    assert (spec['configBase'], spec['keyStore']) == (new + '/a.k8s.local', new + '/a.k8s.local/pki')
+    assert tree(stores(old)) == before  # the source is kept unless asked
+
+    again = run_playbook(PLAYBOOK, dict(source=old, destination=new), env=aws_environment)
+    assert again.rc == 0, again
+    assert 'changed=0' in again.output
+
+
+def test_update_then_delete_source_from_a_local_store(run_playbook, aws_environment, bucket, stores, tmp_path):
+    """run_update calls kops with the new store (a recording stand-in for the kops binary), then the local
+    copy is removed; a local destination is refused for the update."""
+    local = str(tmp_path / 'local-store')
+    seed(stores(local), 'c.k8s.local')
+    new = 's3://%s' % bucket('new')
+    calls = tmp_path / 'kops-calls'
+    kops = tmp_path / 'kops'
+    kops.write_text('#!/bin/sh\necho "$KOPS_STATE_STORE $*" >> %s\necho "Cluster changes have been applied"\n' % calls)
+    kops.chmod(0o755)
+    variables = dict(source=local, destination=new, clusters=['c.k8s.local'], run_update=True, delete_source=True)
+
+    refused = run_playbook(PLAYBOOK, dict(variables, destination='file://%s' % (tmp_path / 'elsewhere')),
+                           args=['-e', 'migrate_state_store_kops_command=%s' % kops], env=aws_environment)
+    assert refused.rc != 0 and 'no node can' in refused.output, refused
+    assert not calls.exists()
+
+    moved = run_playbook(PLAYBOOK, variables, args=['-e', 'migrate_state_store_kops_command=%s' % kops],
+                         env=aws_environment)
+    assert moved.rc == 0, moved
+    assert calls.read_text() == '%s update cluster --name c.k8s.local --state %s --yes\n' % (new, new)
+    assert tree(stores(local)) == {}
+    assert spec_of(stores(new), 'c.k8s.local')['configBase'] == new + '/c.k8s.local'
+
+
+def test_other_cluster_of_the_same_name_is_not_overwritten(run_playbook, aws_environment, bucket, stores, tmp_path):
+    old, new = 's3://%s' % bucket('old'), 's3://%s' % bucket('new')
+    seed(stores(old), 'a.k8s.local')
+    seed(stores('file://%s' % (tmp_path / 'other')), 'a.k8s.local')
+    other = tree(stores('file://%s' % (tmp_path / 'other')))
+    for path, data in other.items():  # a different cluster a.k8s.local already lives in the new bucket
+        stores(new).write(path, data)
+    result = run_playbook(PLAYBOOK, dict(source=old, destination=new), env=aws_environment)
+    assert result.rc != 0 and 'is not a copy of' in result.output, result
+    assert tree(stores(new)) == other
