@@ -8,7 +8,7 @@ COLLECTIONS := build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test unit integration sanity galaxy clean
+.PHONY: setup demo test unit integration sanity galaxy bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ sanity: setup
 
 galaxy: setup
 	tests/galaxy/check.sh
+
+# a measurement, not a test (see benchmarks/README.md); not part of make test
+bench: setup
+	$(BIN)/python benchmarks/sync_s3.py
 
 test: setup
 	tests/ee/check.sh
