@@ -20,6 +20,7 @@ import pytest
 
 _LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_gcs_emulator.py')
 _bucket_numbers = itertools.count()
+_PROXIES = ('http_proxy', 'https_proxy')  # a proxy of the machine must not carry loopback requests
 
 
 def clean_gcp_environment(**extra):
@@ -27,7 +28,7 @@ def clean_gcp_environment(**extra):
     environment = dict(
         (key, value) for key, value in os.environ.items()
         if not key.startswith(('GOOGLE_', 'GCP_', 'GCLOUD_', 'CLOUDSDK_', 'STORAGE_EMULATOR', 'KOPS_'))
-        and key.lower() not in ('http_proxy', 'https_proxy')
+        and key.lower() not in _PROXIES
     )
     environment.update(extra)
     return environment
@@ -104,7 +105,7 @@ def gcs_server():
 def gcs_environment(gcs_server, monkeypatch):
     """Point this test process (and a returned environment for subprocesses) at the emulator."""
     for key in list(os.environ):
-        if key.startswith(('GOOGLE_', 'GCP_', 'GCLOUD_', 'CLOUDSDK_', 'STORAGE_EMULATOR')):
+        if key.startswith(('GOOGLE_', 'GCP_', 'GCLOUD_', 'CLOUDSDK_', 'STORAGE_EMULATOR')) or key.lower() in _PROXIES:
             monkeypatch.delenv(key)
     monkeypatch.setenv('STORAGE_EMULATOR_HOST', gcs_server.endpoint)
     return clean_gcp_environment(STORAGE_EMULATOR_HOST=gcs_server.endpoint)

@@ -88,8 +88,8 @@ def oss_environment(oss_server, monkeypatch):
     settings = dict(OSS_ENDPOINT=oss_server.endpoint, ALIYUN_ACCESS_KEY_ID=oss_server.key_id,
                     ALIYUN_ACCESS_KEY_SECRET=oss_server.secret)
     for key in list(os.environ):
-        if key.startswith(_VARIABLES):
-            monkeypatch.delenv(key)
+        if key.startswith(_VARIABLES) or key.lower() in ('http_proxy', 'https_proxy'):
+            monkeypatch.delenv(key)  # nor may a proxy of the machine carry loopback requests
     for key, value in settings.items():
         monkeypatch.setenv(key, value)
     return dict(os.environ)
