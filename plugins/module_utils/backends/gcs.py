@@ -47,12 +47,13 @@ def _sdk():
         from google.auth import exceptions as auth_exceptions
         from google.cloud import storage
         from google.cloud.storage.retry import DEFAULT_RETRY
+        from requests.exceptions import RequestException  # the SDK's HTTP library, raised when not retried
     except ImportError as exc:
         raise MissingLibrary('google-cloud-storage', 'gs', exc)
     # kOps's backoff: 1 s initial delay growing by 1.5 (the SDK adds jitter); retried on
     # 429/5xx/connection errors only, never on a refused precondition.
     retry = DEFAULT_RETRY.with_delay(initial=1.0, multiplier=1.5, maximum=10.0).with_timeout(RETRY_TIMEOUT)
-    return storage, exceptions, auth_exceptions, retry
+    return storage, exceptions, (exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, RequestException), auth_exceptions, retry
 
 
 class GCSBackend(Backend):
@@ -62,7 +63,7 @@ class GCSBackend(Backend):
 
     def __init__(self, location, settings=None):
         super(GCSBackend, self).__init__(location, settings)
-        self._storage, self._errors, self._auth_errors, self._retry = _sdk()
+        self._storage, self._errors, self._sdk_errors, self._auth_errors, self._retry = _sdk()
         self._bucket = self._storage.Client(
             project=None, credentials=self._credentials(),
         ).bucket(location.bucket)
@@ -117,12 +118,9 @@ class GCSBackend(Backend):
             next(iter(self._bucket.list_blobs(max_results=1, prefix=self._key(path), retry=self._retry, timeout=TIMEOUT)), None)
         except self._errors.NotFound:
             return BadLocation("the Google Cloud Storage bucket '%s' does not exist" % self.location.bucket)
-        except (self._errors.GoogleAPIError, self._auth_errors.GoogleAuthError) as exc:
+        except self._sdk_errors as exc:
             return self._failure(exc, path)
         return NotFound('%s does not exist' % self._where(path))
-
-    def _sdk_errors(self):
-        return (self._errors.GoogleAPIError, self._auth_errors.GoogleAuthError)
 
     # -- reading ------------------------------------------------------------------------------
     def _read(self, path):
@@ -138,14 +136,14 @@ class GCSBackend(Backend):
                 return data, generation
             except (errors.PreconditionFailed, errors.NotFound):
                 continue  # replaced or deleted between the two requests: read again
-            except self._sdk_errors() as exc:
+            except self._sdk_errors as exc:
                 raise self._failure(exc, path)
         raise BackendFailure('%s kept changing while being read' % self._where(path))
 
     def _stored_hash(self, path):
         try:
             blob = self._bucket.get_blob(self._key(path), retry=self._retry, timeout=TIMEOUT)
-        except self._sdk_errors() as exc:
+        except self._sdk_errors as exc:
             raise self._failure(exc, path)
         if blob is None:
             raise self._missing(path)
@@ -168,7 +166,7 @@ class GCSBackend(Backend):
             entries.extend(Entry(folder.rstrip('/')[root_length:], is_dir=True) for folder in blobs.prefixes)
         except self._errors.NotFound:
             raise BadLocation("the Google Cloud Storage bucket '%s' does not exist" % self.location.bucket)
-        except self._sdk_errors() as exc:
+        except self._sdk_errors as exc:
             raise self._failure(exc, prefix)
         return entries
 
@@ -190,7 +188,7 @@ class GCSBackend(Backend):
             raise BadLocation("the Google Cloud Storage bucket '%s' does not exist" % self.location.bucket)
         except self._errors.BadRequest as exc:
             raise BackendFailure('Google Cloud Storage refused the upload of %s: %s' % (self._where(path), _message(exc)))
-        except self._sdk_errors() as exc:
+        except self._sdk_errors as exc:
             raise self._failure(exc, path)
         return blob.generation
 
@@ -202,7 +200,7 @@ class GCSBackend(Backend):
             raise PreconditionFailed('%s was changed by someone else since it was read' % self._where(path))
         except self._errors.NotFound:
             raise self._missing(path)
-        except self._sdk_errors() as exc:
+        except self._sdk_errors as exc:
             raise self._failure(exc, path)
 
 
