@@ -109,6 +109,8 @@ class OSSBackend(Backend):
                 if exc.status < 500:
                     raise self._translate(exc, path)
                 failure = self._translate(exc, path)
+            except errors.OssError as exc:  # raised by the SDK itself (for example a CRC mismatch)
+                raise BackendFailure('OSS client error on %s: %s' % (self._where(path), exc.message or type(exc).__name__))
             if attempt + 1 < attempts:
                 time.sleep(delay + random.uniform(0, 0.1 * delay))
                 delay *= 1.5
@@ -155,10 +157,13 @@ class OSSBackend(Backend):
         start = base + '/' if base else ''
         root = self._key('')
         root_length = len(root) + 1 if root else 0
-        listing = self._oss.ObjectIterator(self._bucket, prefix=start, delimiter='' if recursive else '/',
-                                           max_keys=PAGE_SIZE)
+
+        def listing():  # a fresh iterator per attempt, so a retry lists from the start
+            return list(self._oss.ObjectIterator(self._bucket, prefix=start, delimiter='' if recursive else '/',
+                                                 max_keys=PAGE_SIZE))
+
         entries = []
-        for item in self._call(prefix, READ_ATTEMPTS, list, listing):
+        for item in self._call(prefix, READ_ATTEMPTS, listing):
             if item.is_prefix():
                 entries.append(Entry(item.key.rstrip('/')[root_length:], is_dir=True))
             elif not item.key.endswith('/'):  # skip console "folder" placeholders
