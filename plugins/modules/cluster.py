@@ -31,7 +31,7 @@ description:
   - Nothing is written when the request, the result or a stored document is invalid (YAML, C(apiVersion),
     C(kind), C(metadata.name)).
 author:
-  - kops.state_store contributors
+  - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
 options:
@@ -135,9 +135,11 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the cluster and returns what would be written; writes nothing and takes no lock.
   diff_mode:
+    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: One YAML before/after pair per changed entry, keys in document order.
 notes:

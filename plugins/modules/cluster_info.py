@@ -18,7 +18,7 @@ description:
     (YAML, C(apiVersion) C(kops.k8s.io/v1alpha2), C(kind), C(metadata.name)) and returns them as data.
     An invalid stored document fails the task with a message naming the entry.
 author:
-  - kops.state_store contributors
+  - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
 options:
@@ -29,6 +29,7 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads only.
 notes:

@@ -34,8 +34,7 @@ def lay_out(backend, fixture):
         document = cl.load_documents(text, fixture)[0]
         name = document['metadata']['name']
         if document['kind'] == 'Cluster':
-            cluster_name, path = name, None
-            path = cl.config_path(name)
+            cluster_name, path = name, cl.config_path(name)
         else:
             path = cl.group_path(document['metadata']['labels'][cl.CLUSTER_LABEL], name)
         written[path] = text.strip().encode('utf-8') + b'\n'
@@ -87,9 +86,8 @@ def test_named_lists_merge_by_name_recursively():
         {'name': 'main', 'etcdMembers': [{'name': 'a', 'instanceGroup': 'm-a'}]},
         {'name': 'events', 'etcdMembers': [{'name': 'a', 'instanceGroup': 'm-a'}]},
     ]}
-    patch = {'etcdClusters': [{'name': 'main', 'etcdMembers': [{'name': 'a', 'encryptedVolume': True},
-                                                              {'name': 'b', 'instanceGroup': 'm-b'}]},
-                              {'name': 'cilium', 'etcdMembers': []}]}
+    members = [{'name': 'a', 'encryptedVolume': True}, {'name': 'b', 'instanceGroup': 'm-b'}]
+    patch = {'etcdClusters': [{'name': 'main', 'etcdMembers': members}, {'name': 'cilium', 'etcdMembers': []}]}
     merged = cl.merge(base, patch, by_name=True)
     assert merged['etcdClusters'] == [
         {'name': 'main', 'etcdMembers': [{'name': 'a', 'instanceGroup': 'm-a', 'encryptedVolume': True},
@@ -261,8 +259,8 @@ def test_instance_groups_are_merged_relabelled_and_deleted(file_store):
     nodes = cl.read_cluster(file_store, name).groups['nodes'][0]
     del nodes['metadata']['labels']
     file_store.write(cl.group_path(name, 'nodes'), cl.dump_document(nodes).encode())
-    request = cl.ClusterRequest(name, groups=[{'name': 'nodes', 'spec': {'maxSize': 4}},
-                                             {'name': 'master-us-test-1a', 'state': 'absent'}])
+    groups = [{'name': 'nodes', 'spec': {'maxSize': 4}}, {'name': 'master-us-test-1a', 'state': 'absent'}]
+    request = cl.ClusterRequest(name, groups=groups)
     plan = cl.update_cluster(file_store, request)
     assert [w.path for w in plan.writes] == [cl.group_path(name, 'master-us-test-1a'), cl.group_path(name, 'nodes')]
     stored = cl.read_cluster(file_store, name)
