@@ -99,27 +99,41 @@ def store_as(monkeypatch, environment, location, **settings):
     return open_store(location, settings)
 
 
-def test_role_and_iam_login(run_playbook, vault_aws_front, openbao_server, vault_mount, cluster, monkeypatch):
+def run_molecule(front, openbao_server, cluster, tmp_path):
+    """The role's molecule scenario (converge, idempotence, verify) for ``cluster`` against the front."""
+    environment = clean_vault_environment(
+        VAULT_ADDR=front.address, VAULT_TOKEN=openbao_server.root_token,
+        MOLECULE_CLUSTER_NAME=cluster.name, MOLECULE_AWS_ACCOUNT_ID=ACCOUNT,
+        ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, 'build', 'collections'),
+        MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / 'molecule'), HOME=os.environ.get('HOME', str(tmp_path)),
+        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''),
+    )
+    completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'molecule'), 'test'],
+                               cwd=os.path.join(REPO, 'roles', 'vault_iam_roles'), env=environment,
+                               capture_output=True, text=True, check=False)
+    output = completed.stdout + completed.stderr
+    if completed.returncode != 0 or 'idempotence' not in output or 'verify' not in output:
+        pytest.fail('molecule test failed:\n%s' % output[-6000:], pytrace=False)
+
+
+def test_role_check_converge_logins_rebind(run_playbook, vault_aws_front, openbao_server, cluster, monkeypatch,
+                                           tmp_path):
     playbook = 'playbooks/vault_iam_roles.yml'
     root = clean_vault_environment(VAULT_TOKEN=openbao_server.root_token)
-    variables = role_vars(vault_aws_front, vault_mount, cluster)
+    variables = role_vars(vault_aws_front, 'secret', cluster)  # the molecule scenario keeps the default mount
 
     checked = run_playbook(playbook, variables, args=['--check', '--diff'], env=root)
     succeeded(checked)
     assert changed_count(checked) == 3, checked
+    assert 'path "secret/data/clusters/%s/secrets/*"' % cluster.name in checked.output  # the policy diff
     assert 'aws/' not in openbao_server.client().sys.list_auth_methods()['data']
     assert 'kops-nodes-%s' % cluster.name not in openbao_server.client().sys.list_policies()['data']['policies']
 
-    converged = run_playbook(playbook, variables, args=['--diff'], env=root)
-    succeeded(converged)
-    assert changed_count(converged) == 3, converged
-    again = run_playbook(playbook, variables, env=root)
-    succeeded(again)
-    assert changed_count(again) == 0, again
+    run_molecule(vault_aws_front, openbao_server, cluster, tmp_path)  # converge, idempotence, verify
 
     # What kOps's masters and nodes do: an IAM login with their instance role, then reads.
-    secrets = 'vault://127.0.0.1:%d/%s/clusters/%s/secrets?tls=false' % (vault_aws_front.port, vault_mount, cluster.name)
-    other = 'vault://127.0.0.1:%d/%s/clusters/other.example.com/secrets?tls=false' % (vault_aws_front.port, vault_mount)
+    secrets = 'vault://127.0.0.1:%d/secret/clusters/%s/secrets?tls=false' % (vault_aws_front.port, cluster.name)
+    other = 'vault://127.0.0.1:%d/secret/clusters/other-%s/secrets?tls=false' % (vault_aws_front.port, cluster.name)
     store_as(monkeypatch, root, secrets).write('admin', b'admin-token')
     store_as(monkeypatch, root, other).write('admin', b'other-token')
     nodes = cluster.instance_environment('nodes')
@@ -146,38 +160,23 @@ def test_role_and_iam_login(run_playbook, vault_aws_front, openbao_server, vault
     assert store_as(monkeypatch, cluster.instance_environment('nodes'), secrets).read('admin')[0] == b'admin-token'
 
 
-def test_iam_login_needs_the_server_id(run_playbook, vault_aws_front, openbao_server, vault_mount, cluster, monkeypatch):
-    root = clean_vault_environment(VAULT_TOKEN=openbao_server.root_token)
-    run = run_playbook('playbooks/vault_iam_roles.yml', role_vars(
-        vault_aws_front, vault_mount, cluster, vault_iam_roles_server_id='vault.example.com'), env=root)
-    succeeded(run)
-    location = 'vault://127.0.0.1:%d/%s/clusters/%s/secrets?tls=false' % (vault_aws_front.port, vault_mount, cluster.name)
+def test_iam_login_checks_the_server_id(vault_aws_front, openbao_server, cluster, monkeypatch):
+    admin = openbao_server.client()
+    admin.url = vault_aws_front.address
+    admin.sys.enable_auth_method('aws')
+    admin.write_data('auth/aws/role/nodes.%s' % cluster.name, data=dict(
+        auth_type='iam', bound_iam_principal_arn=['arn:aws:iam::%s:role/nodes.%s' % (ACCOUNT, cluster.name)]))
+    location = 'vault://127.0.0.1:%d/secret/clusters/%s/secrets?tls=false' % (vault_aws_front.port, cluster.name)
+    admin.write_data('auth/aws/config/client', data=dict(iam_server_id_header_value='vault.example.com'))
     with pytest.raises(AccessDenied, match='X-Vault-AWS-IAM-Server-ID'):
-        store_as(monkeypatch, cluster.instance_environment('nodes'), location).read('admin')
+        store_as(monkeypatch, cluster.instance_environment('nodes'), location).client
+    admin.write_data('auth/aws/config/client', data=dict(iam_server_id_header_value='127.0.0.1'))
+    assert store_as(monkeypatch, cluster.instance_environment('nodes'), location).client.token
 
 
-def test_role_refuses_one_path_for_both_stores(run_playbook, vault_aws_front, openbao_server, vault_mount, cluster):
-    variables = role_vars(vault_aws_front, vault_mount, cluster,
-                          vault_iam_roles_key_path='clusters/%s/secrets' % cluster.name)
+def test_role_refuses_one_path_for_both_stores(run_playbook, vault_aws_front, openbao_server, cluster):
+    variables = role_vars(vault_aws_front, 'secret', cluster, vault_iam_roles_key_path='clusters/%s/secrets' % cluster.name)
     run = run_playbook('playbooks/vault_iam_roles.yml', variables,
                        env=clean_vault_environment(VAULT_TOKEN=openbao_server.root_token))
     assert run.rc != 0
     assert 'secret and key' in run.output
-
-
-def test_molecule_scenario(vault_aws_front, openbao_server, moto_server, tmp_path):
-    """The role's molecule scenario (converge, idempotence, verify) against the front."""
-    cluster = Cluster(moto_server)
-    environment = clean_vault_environment(
-        VAULT_ADDR=vault_aws_front.address, VAULT_TOKEN=openbao_server.root_token,
-        MOLECULE_CLUSTER_NAME=cluster.name, MOLECULE_AWS_ACCOUNT_ID=ACCOUNT,
-        ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, 'build', 'collections'),
-        MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / 'molecule'), HOME=os.environ.get('HOME', str(tmp_path)),
-        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''),
-    )
-    completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'molecule'), 'test'],
-                               cwd=os.path.join(REPO, 'roles', 'vault_iam_roles'), env=environment,
-                               capture_output=True, text=True, check=False)
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, output[-6000:]
-    assert 'idempotence' in output and 'verify' in output, output[-6000:]
