@@ -160,6 +160,12 @@ def test_role_check_converge_logins_rebind(run_playbook, vault_aws_front, openba
     assert store_as(monkeypatch, cluster.instance_environment('nodes'), secrets).read('admin')[0] == b'admin-token'
 
 
+def test_admin_modules(run_playbook, vault_aws_front, openbao_server, cluster):
+    run = run_playbook('tests/integration/playbooks/vault_admin_modules.yml', dict(
+        url=vault_aws_front.address, cluster=cluster.name), env=clean_vault_environment(VAULT_TOKEN=openbao_server.root_token))
+    succeeded(run)
+
+
 def test_iam_login_checks_the_server_id(vault_aws_front, openbao_server, cluster, monkeypatch):
     admin = openbao_server.client()
     admin.url = vault_aws_front.address
