@@ -3,12 +3,14 @@
 Fixtures:
 - ``openbao_server``: the server; ``address`` (http://127.0.0.1:PORT), ``root_token``, ``client()`` (an hvac
   client with the root token) and ``port``.
+- ``openbao_tls_server``: a second server with HTTPS (``-dev-tls``); ``ca_cert`` is the path of its CA bundle.
 - ``vault_mount``: a fresh KV v2 mount for one test (its name), removed afterwards.
 - ``vault_environment``: an environment dict for modules and lookups: VAULT_TOKEN is the root token and no
   AWS, Vault or kOps setting of the machine leaks in.
 """
 
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -32,15 +34,18 @@ def clean_vault_environment(**extra):
 
 
 class OpenBaoServer(object):
-    def __init__(self):
+    def __init__(self, tls_folder=None):
         self.port = free_port()
-        self.address = 'http://127.0.0.1:%d' % self.port
+        self.address = '%s://127.0.0.1:%d' % ('https' if tls_folder else 'http', self.port)
         self.root_token = ROOT_TOKEN
+        self.ca_cert = os.path.join(tls_folder, 'vault-ca.pem') if tls_folder else None
         binary = os.path.join(os.path.dirname(sys.executable), 'bao')
+        command = [binary, 'server', '-dev', '-dev-root-token-id=%s' % ROOT_TOKEN,
+                   '-dev-listen-address=127.0.0.1:%d' % self.port, '-dev-no-store-token']
+        if tls_folder:
+            command += ['-dev-tls', '-dev-tls-cert-dir=%s' % tls_folder]
         self.process = subprocess.Popen(
-            [binary, 'server', '-dev', '-dev-root-token-id=%s' % ROOT_TOKEN,
-             '-dev-listen-address=127.0.0.1:%d' % self.port, '-dev-no-store-token'],
-            env=clean_vault_environment(HOME=os.environ.get('HOME', '/tmp')),
+            command, env=clean_vault_environment(HOME=os.environ.get('HOME', '/tmp')),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         self._wait_ready()
@@ -51,7 +56,8 @@ class OpenBaoServer(object):
             if self.process.poll() is not None:
                 raise RuntimeError('bao server exited with %s' % self.process.returncode)
             try:
-                urllib.request.urlopen(self.address + '/v1/sys/health', timeout=1).read()
+                context = ssl.create_default_context(cafile=self.ca_cert) if self.ca_cert else None
+                urllib.request.urlopen(self.address + '/v1/sys/health', timeout=1, context=context).read()
                 return
             except Exception:
                 time.sleep(0.2)
@@ -60,7 +66,7 @@ class OpenBaoServer(object):
     def client(self, token=None):
         import hvac
 
-        return hvac.Client(url=self.address, token=token or self.root_token, verify=False)
+        return hvac.Client(url=self.address, token=token or self.root_token, verify=self.ca_cert or False)
 
     def stop(self):
         self.process.terminate()
@@ -74,6 +80,13 @@ class OpenBaoServer(object):
 @pytest.fixture(scope='session')
 def openbao_server():
     server = OpenBaoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='session')
+def openbao_tls_server(tmp_path_factory):
+    server = OpenBaoServer(tls_folder=str(tmp_path_factory.mktemp('openbao-tls')))
     yield server
     server.stop()
 

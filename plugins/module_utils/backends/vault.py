@@ -17,6 +17,7 @@ import binascii
 import json
 import os
 import posixpath
+import re
 import time
 from contextlib import contextmanager
 
@@ -67,8 +68,10 @@ def vault_errors(address, action):
         raise AccessDenied('Vault at %s denied %s: %s (check the token and its policies)'
                            % (address, action, _vault_message(exc)))
     except requests.exceptions.SSLError as exc:
+        reason = re.search(r'\[SSL[^\]]*\] ([^(\'"]+)', str(exc))  # the OpenSSL reason, not the urllib3 wrapping
         raise BackendFailure('TLS error talking to Vault at %s: %s (set vault_ca_cert or VAULT_CACERT, or use '
-                             '?tls=false for a plain HTTP server)' % (address, _vault_message(exc).split(': ')[-1]))
+                             '?tls=false for a plain HTTP server)'
+                             % (address, reason.group(1).strip() if reason else 'handshake failed'))
     except requests.exceptions.ConnectionError:
         raise BackendFailure('cannot connect to Vault at %s (connection refused or host unreachable)' % address)
     except requests.exceptions.Timeout:

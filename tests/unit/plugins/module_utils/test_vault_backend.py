@@ -117,6 +117,17 @@ class TestVaultBackend(BackendContract):
         with pytest.raises(BackendFailure, match='TLS error talking to Vault'):
             store.read('config')
 
+    @pytest.mark.filterwarnings('ignore::urllib3.exceptions.InsecureRequestWarning')
+    def test_https_with_ca_bundle(self, vault_env, openbao_tls_server, monkeypatch):
+        location = 'vault://127.0.0.1:%d/secret/tls-test/store' % openbao_tls_server.port
+        settings = dict(vault_token=openbao_tls_server.root_token)
+        with pytest.raises(BackendFailure, match='certificate verify failed'):
+            open_store(location, settings).read('config')
+        open_store(location, dict(settings, vault_ca_cert=openbao_tls_server.ca_cert)).write('config', b'over TLS')
+        assert open_store(location, dict(settings, vault_validate_certs=False)).read('config')[0] == b'over TLS'
+        monkeypatch.setenv('VAULT_CACERT', openbao_tls_server.ca_cert)
+        assert open_store(location, settings).read('config')[0] == b'over TLS'
+
     def test_no_token_and_no_aws_credentials(self, vault_env, vault_mount, monkeypatch, tmp_path):
         for name in ('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'):
             monkeypatch.delenv(name, raising=False)
