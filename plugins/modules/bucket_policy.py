@@ -23,7 +23,7 @@ description:
   - Used by the P(kops.state_store.cross_account_state_store#role) role to share a state store with
     another AWS account.
 author:
-  - kops.state_store contributors
+  - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
 options:
@@ -65,9 +65,11 @@ options:
     choices: [BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter]
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the policy and reports what would change; writes nothing.
   diff_mode:
+    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: The policy as JSON before and after (and the object ownership when O(object_ownership) is set).
 notes:

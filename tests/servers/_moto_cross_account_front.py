@@ -40,7 +40,7 @@ KEY_ACTIONS = {
 
 def s3_requests(environ, body):
     """[(action, resource ARN)] one request needs; an unknown operation needs an action only s3:* grants."""
-    bucket, _, key = environ.get('PATH_INFO', '/').lstrip('/').partition('/')
+    bucket, _slash, key = environ.get('PATH_INFO', '/').lstrip('/').partition('/')
     query = parse_qs(environ.get('QUERY_STRING', ''), keep_blank_values=True)
     method = environ['REQUEST_METHOD']
     if not key and method == 'POST' and 'delete' in query:

@@ -32,4 +32,3 @@ def moto_cross_account_server():
     server = CrossAccountMotoServer()
     yield server
     server.stop()
-
