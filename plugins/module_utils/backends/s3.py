@@ -84,7 +84,6 @@ class S3Settings(object):
     def __init__(self, settings=None, scheme='s3', environ=None):
         settings = settings or {}
         environ = os.environ if environ is None else environ
-        self.scheme = scheme
         s3_endpoint = _env(environ, 'S3_ENDPOINT')
         self.compatible = bool(s3_endpoint) or scheme != 's3'
         if self.compatible:
