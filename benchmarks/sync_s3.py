@@ -102,7 +102,8 @@ class Bench(object):
     # -- tools ----------------------------------------------------------------------------------
     def run(self, command):
         started = time.monotonic()
-        completed = subprocess.run(command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        completed = subprocess.run(command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   check=False)
         elapsed = time.monotonic() - started
         if completed.returncode != 0:
             raise SystemExit('%s failed:\n%s' % (command[0], completed.stdout[-3000:]))
@@ -204,7 +205,7 @@ def report(title, times, reference_names):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--entries', type=int, default=2000)
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--parallel', type=int, default=16)

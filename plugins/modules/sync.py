@@ -16,7 +16,7 @@ description:
     a local folder to S3, and so on) and, with O(delete=true), removes destination entries the source does
     not have. The source is only read, never modified.
   - Each side is listed once. An entry is skipped when both listings carry content hashes of the same
-    algorithm (for example MD5 on S3 and GCS) and they are equal. Otherwise the content decides: the
+    algorithm (for example MD5 on S3 and GCS) and they are equal. Otherwise the content decides - the
     destination's hash algorithm is computed on the source content (for example the MD5 of a local file
     against an S3 ETag), or both contents are hashed. A hash that is not a content hash (multipart or
     SSE-KMS ETags) is never trusted.
@@ -24,10 +24,10 @@ description:
     goes through the destination backend, so its rules apply (server-side encryption, E(KOPS_STATE_S3_ACL)).
     Writes are guarded by the version seen in the listing, so an entry changed at the destination during the
     run makes the task fail instead of being silently overwritten.
-  - A run that was interrupted can simply be run again: only what is still missing or different is copied.
+  - A run that was interrupted can simply be run again; only what is still missing or different is copied.
   - Entry paths (never contents) are listed in the result, so secrets are not revealed.
 author:
-  - kops.state_store contributors
+  - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
 options:
@@ -87,10 +87,12 @@ options:
     default: 1000
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Lists and compares both sides (reading contents when hashes cannot be compared) and reports
       exactly what would be copied and deleted; writes nothing.
   diff_mode:
+    description: Reports what changed (or would change) when run with C(--diff).
     support: none
     details: The result lists the paths that change; contents are not shown.
 notes:

@@ -24,8 +24,8 @@ TREE = {
 }
 
 
-def fill(store, tree=TREE):
-    for path, data in tree.items():
+def fill(store, tree=None):
+    for path, data in (tree or TREE).items():
         store.write(path, data)
 
 
@@ -186,7 +186,7 @@ def test_destination_changed_during_run_is_not_overwritten(tmp_path):
     fill(source)
     destination.write('c1/config', b'old')
     sync = Sync(source, destination)
-    stale = [entry for entry in destination.list('', recursive=True)]
+    stale = destination.list('', recursive=True)
     destination.write('c1/config', b'someone else')
     sync.destination = _FrozenListing(destination, stale)
     with pytest.raises(PreconditionFailed):
