@@ -245,8 +245,8 @@ def test_bucket_policy_module(world, bucket, run_playbook):
 
 
 def test_errors(world, bucket, run_playbook):
-    def case(name, who, expected, bucket=bucket, statements=()):
-        return dict(name=name, bucket=bucket, statements=list(statements), who=who, expected=expected)
+    def case(name, who, expected, statements=(), **target):
+        return dict(dict(bucket=bucket), name=name, statements=list(statements), who=who, expected=expected, **target)
 
     cases = [
         case('missing bucket', 'admin', "the bucket 'no-such-bucket-anywhere' does not exist",
@@ -256,6 +256,8 @@ def test_errors(world, bucket, run_playbook):
              statements=[{'Sid': 'a', 'Effect': 'Permit', 'Principal': '*', 'Action': 's3:*', 'Resource': '*'}]),
         case('no sid', 'admin', 'statement 1 has no Sid',
              statements=[{'Effect': 'Allow', 'Principal': '*', 'Action': 's3:*', 'Resource': '*'}]),
+        case('store not on S3', 'admin', 'is not in an S3 bucket; set the bucket option',
+             bucket=None, state_store='file:///srv/kops-state'),
         case('bad principal', 'admin', 'a principal is "*" or a dictionary',
              statements=[{'Sid': 'a', 'Effect': 'Allow', 'Principal': ACCOUNT_A, 'Action': 's3:*', 'Resource': '*'}]),
     ]
