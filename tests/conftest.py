@@ -4,6 +4,7 @@ and a helper that runs ansible-playbook against it."""
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -56,8 +57,10 @@ def run_playbook(tmp_path):
         )
         environment.update(env or {})
         # extra vars go through a file: ansible-playbook -vvvv echoes command-line values
-        vars_file = tmp_path / ('extra-vars-%d.json' % len(list(tmp_path.glob('extra-vars-*.json'))))
-        vars_file.write_text(json.dumps(extra_vars or {}))
+        # (a file of its own per run, so runs started from several threads at once never share one)
+        descriptor, vars_file = tempfile.mkstemp(prefix='extra-vars-', suffix='.json', dir=str(tmp_path))
+        with os.fdopen(descriptor, 'w') as handle:
+            handle.write(json.dumps(extra_vars or {}))
         command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
                    '-i', 'localhost,', '-c', 'local',
                    '-e', 'ansible_python_interpreter=%s' % sys.executable,
