@@ -186,8 +186,12 @@ def merge(base, patch, by_name=False):
 def _merge_value(current, value, by_name):
     if isinstance(value, dict):
         return merge(current if isinstance(current, dict) else {}, value, by_name)
-    if by_name and _named_list(value) and _named_list(current):
-        result = copy.deepcopy(current)
+    if by_name and _named_list(value):
+        names = [item['name'] for item in value]
+        if len(set(names)) != len(names):
+            raise ClusterError('list_merge=by_name cannot merge a list that names an item twice (%s)'
+                               % ', '.join(sorted(set(str(n) for n in names if names.count(n) > 1))))
+        result = copy.deepcopy(current) if _named_list(current) else []
         positions = dict((item['name'], index) for index, item in enumerate(result))
         for item in value:
             if item['name'] in positions:

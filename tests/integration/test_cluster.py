@@ -56,9 +56,8 @@ def race(run_playbook, store, env=None):
     results = [None] * WORKERS
 
     def work(worker):
-        # worker vars on the command line: the fixture's shared vars file is not per-thread
-        results[worker] = run_playbook('tests/integration/playbooks/cluster_concurrency.yml', env=env, args=[
-            '-e', json.dumps(dict(store=store, worker=worker, rounds=ROUNDS))])
+        results[worker] = run_playbook('tests/integration/playbooks/cluster_concurrency.yml',
+                                       dict(store=store, worker=worker, rounds=ROUNDS), env=env)
 
     threads = [threading.Thread(target=work, args=(worker,)) for worker in range(WORKERS)]
     for thread in threads:

@@ -9,6 +9,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl
 from ansible_collections.kops.state_store.plugins.module_utils.backends.local import LocalBackend
@@ -97,9 +99,37 @@ def test_named_lists_merge_by_name_recursively():
     ]
 
 
+def test_by_name_refuses_a_list_naming_an_item_twice():
+    with pytest.raises(cl.ClusterError, match='names an item twice'):
+        cl.merge({}, {'subnets': [{'name': 'a'}, {'name': 'a', 'cidr': 'x'}]}, by_name=True)
+
+
 def test_by_name_still_replaces_lists_of_plain_values():
     assert cl.merge({'sshAccess': ['0.0.0.0/0']}, {'sshAccess': ['1.2.3.4/32']}, by_name=True) == \
         {'sshAccess': ['1.2.3.4/32']}
+
+
+_keys = st.sampled_from(['a', 'b', 'c', 'name'])
+_scalars = st.one_of(st.integers(0, 3), st.sampled_from(['x', 'y', '0', True]))
+_named_items = st.lists(st.fixed_dictionaries({'name': st.sampled_from(['n1', 'n2', 'n3'])},
+                                              optional={'v': _scalars | st.none(), 'w': _scalars}),
+                        max_size=3, unique_by=lambda item: item['name'])
+_values = st.recursive(st.one_of(_scalars, _named_items, st.lists(_scalars, max_size=2)),
+                       lambda children: st.dictionaries(_keys, children, max_size=3), max_leaves=8)
+_patches = st.recursive(st.one_of(_scalars, st.none(), _named_items),
+                        lambda children: st.dictionaries(_keys, children, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(base=st.dictionaries(_keys, _values, max_size=4), patch=st.dictionaries(_keys, _patches, max_size=4),
+       by_name=st.booleans())
+def test_merging_twice_changes_nothing_more(base, patch, by_name):
+    """What a retry after a conflict relies on: re-applying a request to its own result is a no-op."""
+    once = cl.merge(base, patch, by_name)
+    assert cl.merge(once, patch, by_name) == once
+    for key, value in base.items():  # keys the patch does not name are kept as they were
+        if key not in patch:
+            assert once[key] == value
 
 
 # -- YAML and validation ----------------------------------------------------------------------
