@@ -18,7 +18,7 @@ import bisect
 import fnmatch
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 
 from ansible_collections.kops.state_store.plugins.module_utils.entries import write_expectation
 from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, NotFound
@@ -189,16 +189,24 @@ class Sync(object):
         self.report.record_delete(dest_entry.path)
 
     def _run_parallel(self, work):
-        """Run (function, *arguments) items on the pool; the first error cancels what has not started."""
+        """Run (function, *arguments) items on the pool, a bounded window of them submitted at a time;
+        the first error cancels what has not started."""
         if not work:
             return
+        window = self.parallel * 4
+        pending = set()
         with ThreadPoolExecutor(min(self.parallel, len(work))) as pool:
-            futures = [pool.submit(item[0], *item[1:]) for item in work]
             try:
-                for future in as_completed(futures):
+                for item in work:
+                    if len(pending) >= window:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            future.result()
+                    pending.add(pool.submit(item[0], *item[1:]))
+                for future in as_completed(pending):
                     future.result()
             except BaseException:
-                for future in futures:
+                for future in pending:
                     future.cancel()
                 raise
 
