@@ -1,8 +1,9 @@
-"""Fixture ``s3_ignoring_conditions``: an S3 server that ignores conditional writes, as some S3 clones do.
+"""Fixtures ``s3_ignoring_conditions`` and ``s3_rejecting_conditions``: S3 servers that ignore conditional
+writes, or answer them with 501 NotImplemented, as some S3 clones do.
 
-A small HTTP front on 127.0.0.1 (a thread of the test process) that forwards every request to ``moto_server``
-without its If-Match / If-None-Match headers. ``.endpoint`` is the front's URL. moto's authentication is off,
-so the dropped (signed) headers do not matter.
+A small HTTP front on 127.0.0.1 (a thread of the test process) that forwards every request to ``moto_server``,
+either without its If-Match / If-None-Match headers, or not at all when it carries one of them (501).
+``.endpoint`` is the front's URL. moto's authentication is off, so the dropped (signed) headers do not matter.
 """
 
 import http.client
@@ -14,12 +15,24 @@ import pytest
 DROPPED = ('if-match', 'if-none-match')
 
 
+NOT_IMPLEMENTED = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code>'
+                   b'<Message>A header you provided implies functionality that is not implemented</Message></Error>')
+
+
 class _Forward(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     target = None  # (host, port) of the real server
+    reject = False  # answer 501 to conditional requests instead of forwarding them without conditions
 
     def _forward(self):
         body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        if self.reject and any(name.lower() in DROPPED for name in self.headers.keys()):
+            self.send_response(501)
+            self.send_header('Content-Type', 'application/xml')
+            self.send_header('Content-Length', str(len(NOT_IMPLEMENTED)))
+            self.end_headers()
+            self.wfile.write(NOT_IMPLEMENTED)
+            return
         headers = dict((name, value) for name, value in self.headers.items() if name.lower() not in DROPPED)
         connection = http.client.HTTPConnection(*self.target, timeout=30)
         try:
@@ -44,9 +57,9 @@ class _Forward(BaseHTTPRequestHandler):
         pass
 
 
-class IgnoringConditionsServer(object):
-    def __init__(self, moto_server):
-        handler = type('Forward', (_Forward,), dict(target=('127.0.0.1', moto_server.port)))
+class ConditionsFront(object):
+    def __init__(self, moto_server, reject=False):
+        handler = type('Forward', (_Forward,), dict(target=('127.0.0.1', moto_server.port), reject=reject))
         self.server = ThreadingHTTPServer(('127.0.0.1', 0), handler)
         self.endpoint = 'http://127.0.0.1:%d' % self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -59,6 +72,13 @@ class IgnoringConditionsServer(object):
 
 @pytest.fixture(scope='session')
 def s3_ignoring_conditions(moto_server):
-    server = IgnoringConditionsServer(moto_server)
+    server = ConditionsFront(moto_server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='session')
+def s3_rejecting_conditions(moto_server):
+    server = ConditionsFront(moto_server, reject=True)
     yield server
     server.stop()

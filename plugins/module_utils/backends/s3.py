@@ -393,7 +393,8 @@ class S3Backend(Backend):
     def _require_conditional_writes(self):
         """Refuse conditional writes on a server that would silently ignore them. Probed once per bucket
         with an If-Match put of a random key that cannot match: a compliant server answers 404/412 and
-        writes nothing; one that writes the probe ignores conditions (the probe is removed again)."""
+        writes nothing; one that writes the probe ignores conditions (the probe is removed again); one
+        that answers 400/501 does not support them."""
         cache_key = (self.config.endpoint_url, self.bucket)
         with _LOCK:
             honoured = _CONDITIONAL_WRITES.get(cache_key)
@@ -406,6 +407,10 @@ class S3Backend(Backend):
                     self.client.put_object(Bucket=self.bucket, Key=probe, Body=b'', IfMatch='"%s"' % ('0' * 32))
                     honoured = False
                 except ClientError as exc:
+                    if _status(exc) in (400, 501):
+                        raise NotSupported(
+                            'the S3 server of %s rejects conditional writes (%s), so create-if-absent and '
+                            'compare-and-swap cannot be done there' % (self.render(), _code(exc)))
                     if _status(exc) not in (404, 412):
                         raise
                     honoured = True

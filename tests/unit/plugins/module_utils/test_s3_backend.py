@@ -314,15 +314,20 @@ def test_bucket_region_from_head_bucket_when_location_is_refused(authenticating,
     assert s3.bucket_region(store.config, bucket) == 'eu-west-2'
 
 
-# -- servers that ignore conditional writes ------------------------------------------------------------
-def test_server_ignoring_conditions_is_refused(moto_server, s3_ignoring_conditions, environment):
+# -- servers that ignore or reject conditional writes -------------------------------------------------
+@pytest.mark.parametrize('front, message', [('s3_ignoring_conditions', 'ignores conditional writes'),
+                                            ('s3_rejecting_conditions', r'rejects conditional writes \(NotImplemented\)')])
+def test_server_without_conditional_writes_is_refused(request, moto_server, environment, front, message):
     bucket = new_bucket(moto_server.endpoint)
-    environment(S3_ENDPOINT=s3_ignoring_conditions.endpoint, S3_ACCESS_KEY_ID='testing', S3_SECRET_ACCESS_KEY='testing')
+    endpoint = request.getfixturevalue(front).endpoint
+    environment(S3_ENDPOINT=endpoint, S3_ACCESS_KEY_ID='testing', S3_SECRET_ACCESS_KEY='testing')
     store = open_store('s3://%s/state' % bucket)
     version = store.write('c1/config', b'unconditional writes still work')
-    with pytest.raises(NotSupported, match='ignores conditional writes'):
+    with pytest.raises(NotSupported, match=message):
         store.create('c1/config', b'would overwrite')
-    with pytest.raises(NotSupported, match='ignores conditional writes'):
+    with pytest.raises(NotSupported, match=message):
         store.write('c1/config', b'would overwrite', expect='"0123"')
+    with pytest.raises(NotSupported, match=message):
+        store.delete('c1/config', expect=version)
     assert store.read('c1/config') == (b'unconditional writes still work', version)
     assert [entry.path for entry in store.list('', recursive=True)] == ['c1/config']  # the probe is gone
