@@ -128,6 +128,36 @@ options:
     description:
       - Aliyun access key secret; required with the key id. Defaults to E(ALIYUN_ACCESS_KEY_SECRET).
     type: str
+  openstack_cloud:
+    description:
+      - Name of a cloud in C(clouds.yaml) for C(swift://) stores, as the openstack.cloud collection takes it.
+        Defaults to E(OS_CLOUD), which is used only when the E(OS_AUTH_URL) credentials below are incomplete.
+      - Without this option or O(openstack_auth), C(swift://) takes credentials in kOps's order. First the
+        environment - E(OS_AUTH_URL), E(OS_USERNAME) or E(OS_USERID), E(OS_PASSWORD), E(OS_PROJECT_ID)/E(OS_PROJECT_NAME)
+        (else E(OS_TENANT_ID)/E(OS_TENANT_NAME)), E(OS_DOMAIN_ID)/E(OS_DOMAIN_NAME) (and E(OS_USER_DOMAIN_NAME),
+        E(OS_PROJECT_DOMAIN_NAME) and their C(_ID) forms), or an application credential
+        (E(OS_APPLICATION_CREDENTIAL_ID) or C(_NAME), with E(OS_APPLICATION_CREDENTIAL_SECRET)).
+        Then the INI file named by E(OPENSTACK_CREDENTIAL_FILE), else C(~/.openstack/config), section C([Default])
+        with C(identity), C(password), C(user) or C(user_id), C(domain_name) or C(domain_id), C(tenant_name) or
+        C(tenant_id).
+      - Certificates are checked unless E(KOPS_OS_TLS_INSECURE_SKIP_VERIFY) is V(true) or V(1); E(OS_CACERT) names a CA bundle.
+    type: str
+    aliases: [cloud]
+  openstack_auth:
+    description:
+      - Keystone credentials for C(swift://) stores, as the openstack.cloud collection takes them (C(auth_url),
+        C(username), C(password), C(project_name), C(user_domain_name), C(project_domain_name), ...; or
+        C(application_credential_id) and C(application_credential_secret)). With O(openstack_cloud), overrides
+        the cloud's own.
+    type: dict
+    aliases: [auth]
+  openstack_region_name:
+    description:
+      - Region of the object-store endpoint for C(swift://) stores. Defaults to E(OS_REGION_NAME) (single quotes
+        removed), then C(region) in the C([Global]) section of the credential file, as in kOps; with
+        O(openstack_cloud) or O(openstack_auth) to the cloud's region.
+    type: str
+    aliases: [region_name]
 '''
 
     SECRETS = r'''

@@ -13,11 +13,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kops.state_store.plugins.module_utils.backends import gcs, local, memfs, oss, s3, vault
+from ansible_collections.kops.state_store.plugins.module_utils.backends import gcs, local, memfs, oss, s3, swift, vault
 from ansible_collections.kops.state_store.plugins.module_utils.errors import NotSupported
 from ansible_collections.kops.state_store.plugins.module_utils.locations import parse_location
 
-BACKEND_MODULES = (local, memfs, vault, gcs, s3, oss)
+BACKEND_MODULES = (local, memfs, vault, gcs, s3, oss, swift)
 
 
 def backend_options():
