@@ -153,6 +153,10 @@ class Sync(object):
             dest_listing = pool.submit(self._listing, self.destination)
             self.source_entries = source_listing.result()
             dest_index = dict((entry.path, entry) for entry in dest_listing.result())
+        if self.delete and dest_index and not self.source_entries:
+            # most likely a mistyped source: do not turn it into "delete everything"
+            raise NotFound("source '%s' has no entries to sync; refusing to delete every entry of '%s'"
+                           % (self.source.render(), self.destination.render()))
         work = []
         for entry in self.source_entries:
             dest_entry = dest_index.pop(entry.path, None)

@@ -46,6 +46,7 @@ options:
     description:
       - Remove destination entries that the source does not have (only among entries selected by
         O(include) and O(exclude)).
+      - A source without any (selected) entry is refused instead, so a mistyped O(src) never empties O(dest).
     type: bool
     default: false
   include:

@@ -8,7 +8,7 @@ import uuid
 import boto3
 import pytest
 
-from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, PreconditionFailed
+from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, NotFound, PreconditionFailed
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 from ansible_collections.kops.state_store.plugins.module_utils.store import Entry
 from ansible_collections.kops.state_store.plugins.module_utils.sync import Sync, content_equal, listed_equal
@@ -107,6 +107,15 @@ def test_delete_is_off_by_default_and_respects_exclude(store_factory):
     remaining = content(destination)
     assert 'c1/stale' not in remaining
     assert remaining['c1/backups/etcd/main/old'] == b'keep me'
+
+
+def test_empty_source_never_deletes_everything(store_factory):
+    source, destination = store_factory('src'), store_factory('dst')
+    fill(destination)
+    with pytest.raises(NotFound):
+        Sync(source, destination, delete=True).run()
+    assert content(destination) == TREE
+    assert Sync(source, destination).run().changed is False
 
 
 def test_include_selects(store_factory):
