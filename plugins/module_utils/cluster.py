@@ -117,6 +117,8 @@ def check_document(document, kind, name, what):
         raise ClusterError('%s has metadata.name %r; expected %r' % (what, found, name))
     if not isinstance(document.get('spec', {}), dict):
         raise ClusterError('%s has a spec that is not a mapping' % what)
+    if not isinstance(metadata.get('labels', {}), dict):
+        raise ClusterError('%s has metadata.labels that are not a mapping' % what)
     return document
 
 
@@ -322,6 +324,8 @@ def _apply_cluster_shortcuts(spec, request):
     if request.zones:
         # like `kops create cluster --zones`: one subnet per zone, named after it; kOps assigns CIDRs
         subnets = spec.setdefault('subnets', [])
+        if not isinstance(subnets, list):
+            raise ClusterError('zones: spec.subnets of cluster %s is not a list' % request.name)
         covered = set(subnet.get('zone') for subnet in subnets if isinstance(subnet, dict))
         for zone in request.zones:
             if zone not in covered:

@@ -4,6 +4,8 @@ import json
 import os
 import threading
 
+import pytest
+
 from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
@@ -99,3 +101,15 @@ def test_parallel_playbooks_lose_no_update_on_s3(run_playbook, moto_atomic_serve
     cl.update_cluster(backend, cl.ClusterRequest('race.k8s.local', spec={'cloudProvider': 'aws', 'cloudLabels': {}}))
     race(run_playbook, store, env=env)
     check_nothing_lost(backend)
+
+
+@pytest.mark.parametrize('scheme', ['gs', 'oss'])
+def test_node_size_example_on_servers(run_playbook, request, scheme):
+    server = request.getfixturevalue('gcs_server' if scheme == 'gs' else 'oss_server')
+    env = request.getfixturevalue('gcs_environment' if scheme == 'gs' else 'oss_environment')
+    store = '%s://%s/state' % (scheme, server.create_bucket())
+    result = run_playbook('playbooks/node_size.yml', dict(kops_state_store=store), env=env)
+    assert result.rc == 0, result
+    stored = cl.read_cluster(open_store(store), 'demo.k8s.local')
+    assert stored.cluster['spec']['configBase'] == '%s/demo.k8s.local' % store  # as kOps derives it
+    assert stored.groups['nodes-us-east-1a'][0]['spec']['machineType'] == 'm4.large'

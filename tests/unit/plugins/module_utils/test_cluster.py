@@ -157,6 +157,7 @@ def test_quoted_numbers_stay_strings():
     ('apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata: {name: other}\n', 'metadata.name'),
     ('apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata: {name: c1}\nspec: [1]\n', 'spec'),
     ('--- 1\n--- 2\n', 'YAML documents'),
+    ('apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata: {name: c1, labels: [a]}\n', 'labels'),
 ])
 def test_an_invalid_stored_config_fails_clearly_and_writes_nothing(memfs_store, text, message):
     memfs_store.write('c1/config', text.encode())
