@@ -1,4 +1,5 @@
-"""Sync between real stores: local folders, memfs and S3 on the moto server, same and mixed backends."""
+"""Sync between real stores: local folders, memfs, S3 on the moto server and GCS on its emulator, same and
+mixed backends."""
 
 import hashlib
 import itertools
@@ -58,7 +59,7 @@ def s3_store(request, monkeypatch, tmp_path):
     return make
 
 
-@pytest.fixture(params=['file-file', 'memfs-memfs', 's3-s3', 'file-s3', 's3-file'])
+@pytest.fixture(params=['file-file', 'memfs-memfs', 's3-s3', 'file-s3', 's3-file', 'gs-s3'])
 def store_factory(request, tmp_path):
     """Makes the source (name 'src') and the destination (any other name) of the pair under test."""
     source_kind, dest_kind = request.param.split('-')
@@ -69,6 +70,9 @@ def store_factory(request, tmp_path):
             return open_store('file://%s' % (tmp_path / name))
         if kind == 's3':
             return request.getfixturevalue('s3_store')(name)
+        if kind == 'gs':
+            request.getfixturevalue('gcs_environment')
+            return open_store('gs://%s/%s' % (request.getfixturevalue('gcs_server').create_bucket(), name))
         return open_store('memfs://sync-%d/%s' % (next(_names), name))
     return make
 
