@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Debian packages for the Swift + Keystone test servers (tests/servers/swift.py). Idempotent: installs only
 # what is missing and refreshes the package index only then. Nothing is started or enabled here.
 set -euo pipefail

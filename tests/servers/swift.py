@@ -181,7 +181,8 @@ class SwiftServer(object):
         return self._path(name)
 
     def _run(self, command):
-        completed = subprocess.run(command, env=self.environment, capture_output=True, text=True, cwd=self.root)
+        completed = subprocess.run(command, env=self.environment, capture_output=True, text=True, cwd=self.root,
+                                   check=False)
         if completed.returncode:
             raise RuntimeError('%s failed (%d): %s' % (' '.join(command[:3]), completed.returncode,
                                                        (completed.stderr or completed.stdout)[-2000:]))

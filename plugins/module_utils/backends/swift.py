@@ -32,6 +32,7 @@ RETRIES = 4
 RETRIABLE_STATUS_CODES = [500, 502, 503, 504]
 LISTING_PAGE = 10000  # Swift's default and largest listing page
 TIMEOUT = 60
+APP_NAME = 'kops-state-store'
 
 # Swift checks If-None-Match before it receives the body, so two creates overlapping in time can both
 # succeed. Creates of one process are serialised here (kOps itself relies on such a process-wide mutex).
@@ -48,14 +49,12 @@ class _Incomplete(Exception):
     """A credential source lacks something; the message says what."""
 
 
-def _env(environ, name):
-    return environ.get(name) or None
-
-
 def credentials_from_environment(environ):
     """(auth_type, auth, who) from the OS_* variables, with gophercloud's completeness rules (kOps's
     first source); raises _Incomplete."""
-    get = lambda name: _env(environ, name)  # noqa: E731
+    def get(name):
+        return environ.get(name) or None
+
     auth_url = get('OS_AUTH_URL')
     username, user_id, password = get('OS_USERNAME'), get('OS_USERID'), get('OS_PASSWORD')
     project_id = get('OS_PROJECT_ID') or get('OS_TENANT_ID')
@@ -170,7 +169,7 @@ def _auth_type(auth):
 
 
 def connection_settings(settings, environ):
-    """(openstack.connect keyword arguments, who authenticates, auth URL) in this order: the
+    """(client settings for _object_store_client, who authenticates, auth URL) in this order: the
     ``openstack_cloud`` option (clouds.yaml), the ``openstack_auth`` option, the OS_* variables, OS_CLOUD,
     then kOps's INI file."""
     region = settings.get('openstack_region_name')
@@ -181,8 +180,7 @@ def connection_settings(settings, environ):
         return _with_region(kwargs, region), "cloud '%s'" % cloud, (auth or {}).get('auth_url', 'clouds.yaml')
     if auth:
         who = "user '%s'" % (auth.get('username') or auth.get('user_id') or auth.get('application_credential_id'))
-        kwargs = dict(load_yaml_config=False, load_envvars=False, auth_type=_auth_type(auth), auth=auth)
-        return _with_region(kwargs, region), who, auth.get('auth_url')
+        return _with_region(dict(auth_type=_auth_type(auth), auth=auth), region), who, auth.get('auth_url')
 
     path = credential_file(environ)
     try:
@@ -199,7 +197,7 @@ def connection_settings(settings, environ):
     if not region:
         # kOps reads the file for the region even when the credentials come from the environment.
         region = region_from_kops(environ, sections if sections is not None else read_credential_file(path), path)
-    kwargs = dict(load_yaml_config=False, load_envvars=False, auth_type=auth_type, auth=auth, region_name=region)
+    kwargs = dict(auth_type=auth_type, auth=auth, region_name=region)
     if environ.get('OS_CACERT'):
         kwargs['cacert'] = environ['OS_CACERT']
     return kwargs, who, auth['auth_url']
@@ -233,25 +231,21 @@ class SwiftBackend(Backend):
 
     # -- connection -----------------------------------------------------------------------------
     def _object_store(self):
-        """The object-store proxy of an authenticated connection (authenticates on first use)."""
+        """The object-store client of an authenticated session (authenticates on first use)."""
         if self._store is None:
-            try:
-                import openstack
-            except ImportError as exc:
-                raise MissingLibrary('openstacksdk', 'swift', exc)
             environ = os.environ
             kwargs, self._who, self._auth_url = connection_settings(self.settings, environ)
             if _insecure(environ):
                 kwargs['verify'] = False
-            self._store = self._guard(
-                lambda: openstack.connect(app_name='kops-state-store', api_timeout=TIMEOUT, **kwargs).object_store)
+            self._store = self._guard(lambda: _object_store_client(kwargs))
         return self._store
 
     def _guard(self, call):
-        """Run ``call``, turning SDK and keystoneauth errors into our one-line errors."""
-        from keystoneauth1 import exceptions as ksa
-        from openstack import exceptions as sdk
-
+        """Run ``call``, turning keystoneauth errors into our one-line errors."""
+        try:
+            from keystoneauth1 import exceptions as ksa
+        except ImportError as exc:
+            raise MissingLibrary('openstacksdk', 'swift', exc)
         try:
             return call()
         except ksa.Unauthorized:
@@ -262,7 +256,7 @@ class SwiftBackend(Backend):
                                  'in use: check OS_REGION_NAME or openstack_region_name' % self._auth_url)
         except ksa.ConnectFailure as exc:
             raise BackendFailure('cannot connect to OpenStack for %s: %s' % (self.location.render(), _first_line(exc)))
-        except (ksa.ClientException, sdk.SDKException) as exc:
+        except ksa.ClientException as exc:
             raise BackendFailure('OpenStack request for %s failed: %s' % (self.location.render(), _first_line(exc)))
 
     def _request(self, method, url, **kwargs):
@@ -372,6 +366,40 @@ class SwiftBackend(Backend):
                 return entries
             last = page[-1]
             params['marker'] = last.get('subdir') or last['name']
+
+
+def _object_store_client(settings):
+    """A keystoneauth adapter on the object-store endpoint. A clouds.yaml cloud needs openstacksdk's
+    loader; explicit credentials need only keystoneauth1, which openstacksdk brings and which imports
+    several times faster (it counts: every module run imports it)."""
+    try:
+        from keystoneauth1 import adapter, loading, session
+    except ImportError as exc:
+        raise MissingLibrary('openstacksdk', 'swift', exc)
+    if 'cloud' in settings:
+        return _cloud_client(settings)
+    loader = loading.get_plugin_loader(settings['auth_type'])
+    known = set(option.dest for option in loader.get_options())
+    unknown = sorted(set(settings['auth']) - known)
+    if unknown:
+        raise AccessDenied('unknown OpenStack %s credential key(s): %s' % (settings['auth_type'], ', '.join(unknown)))
+    verify = settings.get('verify', settings.get('cacert', True))
+    http = session.Session(auth=loader.load_from_options(**settings['auth']), verify=verify, timeout=TIMEOUT,
+                           app_name=APP_NAME)
+    return adapter.Adapter(http, service_type='object-store', interface='public',
+                           region_name=settings.get('region_name'))
+
+
+def _cloud_client(settings):
+    try:
+        import openstack
+        from openstack import exceptions
+    except ImportError as exc:
+        raise MissingLibrary('openstacksdk', 'swift', exc)
+    try:
+        return openstack.connect(app_name=APP_NAME, api_timeout=TIMEOUT, **settings).object_store
+    except exceptions.SDKException as exc:
+        raise AccessDenied('cannot use OpenStack cloud %s: %s' % (settings['cloud'], _first_line(exc)))
 
 
 def _listed_entry(item, cut):

@@ -155,3 +155,28 @@ def test_auth_option_takes_precedence(os_environment, swift_server):
 
 def test_sdk_is_imported_lazily():
     assert 'openstack' not in dir(backends.swift)
+
+
+def test_clouds_yaml(os_environment, monkeypatch, tmp_path, swift_server):
+    """OS_CLOUD names a cloud of clouds.yaml when the OS_* credentials are incomplete."""
+    path = tmp_path / 'clouds.yaml'
+    path.write_text(
+        'clouds:\n  test:\n    region_name: %s\n    auth:\n      auth_url: %s\n      username: tester\n'
+        '      password: %s\n      project_name: kops\n      user_domain_name: Default\n'
+        '      project_domain_name: Default\n'
+        % (os_environment['OS_REGION_NAME'], swift_server.auth_url, os_environment['OS_PASSWORD']))
+    for name in list(os_environment):
+        if name.startswith('OS_'):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', str(path))
+    monkeypatch.setenv('OS_CLOUD', 'test')
+    store = open_store('swift://%s/c1' % unique('clouds'))
+    store.create('config', b'from clouds.yaml')
+    assert open_store(store.location.render(), dict(openstack_cloud='test')).read('config')[0] == b'from clouds.yaml'
+
+
+def test_unknown_auth_key_is_refused():
+    settings = dict(openstack_auth=dict(auth_url='http://127.0.0.1:1/v3', username='u', password='p', bogus='x'),
+                    openstack_region_name='R')
+    with pytest.raises(AccessDenied, match='unknown OpenStack password credential key'):
+        open_store('swift://c/p', settings).read('config')
