@@ -163,7 +163,7 @@ class SwiftServer(object):
             self._start_keystone()
             self._start_memcached()
             self._start_swift()
-            self._wait_http(self.auth_url, 'keystone', timeout=240)
+            self._wait_http(self.auth_url, 'keystone', timeout=300)
             self._register_object_store()
             self._wait_http(self.proxy + '/info', 'swift proxy')
         except BaseException:
