@@ -106,7 +106,7 @@ options:
     description:
       - Service-account key (the JSON document, as a string or a dictionary) for C(gs://) stores; takes
         precedence over O(gcp_service_account_file). Defaults to E(GCP_SERVICE_ACCOUNT_CONTENTS).
-    type: jsonarg
+    type: raw
   oss_region:
     description:
       - OSS region of C(oss://) stores, in OSS form (V(oss-cn-hangzhou)), used verbatim as by kOps to build

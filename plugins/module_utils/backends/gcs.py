@@ -222,5 +222,5 @@ SCHEMES = ('gs',)
 BACKEND = GCSBackend
 OPTIONS = dict(
     gcp_service_account_file=dict(type='path'),
-    gcp_service_account_contents=dict(type='jsonarg', no_log=True),
+    gcp_service_account_contents=dict(type='raw', no_log=True),  # str or dict; the lookup has no jsonarg type
 )
