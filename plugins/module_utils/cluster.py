@@ -482,6 +482,8 @@ def cluster_lock(backend, name, ttl=LOCK_TTL, wait=LOCK_WAIT):
             break
         except AlreadyExists:
             held, _version = read_or_none(backend, path)
+            if held == token:
+                break  # our create landed but its answer was lost (the client retried it)
             if held is not None and _lock_expired(held):
                 _remove_if_same(backend, path, held)
                 continue
