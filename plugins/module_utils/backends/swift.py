@@ -11,6 +11,8 @@ import configparser
 import hashlib
 import os
 import threading
+import time
+import uuid
 
 try:
     from urllib.parse import quote
@@ -24,6 +26,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     MissingLibrary,
     NotFound,
     NotSupported,
+    first_line,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
 
@@ -35,8 +38,13 @@ TIMEOUT = 60
 APP_NAME = 'kops-state-store'
 
 # Swift checks If-None-Match before it receives the body, so two creates overlapping in time can both
-# succeed. Creates of one process are serialised here (kOps itself relies on such a process-wide mutex).
+# succeed. Creates of one process are serialised here (kOps itself relies on such a process-wide mutex);
+# across processes each create tags its object with a unique marker, waits CREATE_SETTLE_SECONDS for any
+# overlapping PUT to land, and reads the marker back: only the creator whose object stayed wins, the
+# others report "already exists". Overlapping creates slower than the settle time can still both win.
 _CREATE_LOCK = threading.Lock()
+CREATE_MARKER = 'X-Object-Meta-Kops-Create'
+CREATE_SETTLE_SECONDS = 1.0
 
 NO_COMPARE_AND_SWAP = (
     'swift:// stores have no compare-and-swap (Swift ignores If-Match on PUT), so a write or delete cannot '
@@ -255,9 +263,9 @@ class SwiftBackend(Backend):
             raise BackendFailure('the service catalog at %s has no object-store (Swift) endpoint for the region '
                                  'in use: check OS_REGION_NAME or openstack_region_name' % self._auth_url)
         except ksa.ConnectFailure as exc:
-            raise BackendFailure('cannot connect to OpenStack for %s: %s' % (self.location.render(), _first_line(exc)))
+            raise BackendFailure('cannot connect to OpenStack for %s: %s' % (self.location.render(), first_line(exc)))
         except ksa.ClientException as exc:
-            raise BackendFailure('OpenStack request for %s failed: %s' % (self.location.render(), _first_line(exc)))
+            raise BackendFailure('OpenStack request for %s failed: %s' % (self.location.render(), first_line(exc)))
 
     def _request(self, method, url, **kwargs):
         object_store = self._object_store()
@@ -313,9 +321,20 @@ class SwiftBackend(Backend):
         headers = {'Content-Type': 'application/octet-stream', 'ETag': hashlib.md5(data).hexdigest()}
         if expect is ABSENT:
             headers['If-None-Match'] = '*'
+            headers[CREATE_MARKER] = uuid.uuid4().hex
             with _CREATE_LOCK:
-                return self._put_checked(path, data, headers, expect)
+                version = self._put_checked(path, data, headers, expect)
+            self._confirm_create(path, headers[CREATE_MARKER])
+            return version
         return self._put_checked(path, data, headers, expect)
+
+    def _confirm_create(self, path, marker):
+        """Raise AlreadyExists when an overlapping create from another process replaced ours."""
+        time.sleep(CREATE_SETTLE_SECONDS)
+        response = self._request('HEAD', self._object_url(path))
+        if response.status_code == 404 or response.headers.get(CREATE_MARKER) != marker:
+            raise AlreadyExists("entry '%s' already exists in %s (created at the same time by another writer)"
+                                % (path, self.location.render()))
 
     def _put_checked(self, path, data, headers, expect):
         response = self._put(path, data, headers)
@@ -399,7 +418,7 @@ def _cloud_client(settings):
     try:
         return openstack.connect(app_name=APP_NAME, api_timeout=TIMEOUT, **settings).object_store
     except exceptions.SDKException as exc:
-        raise AccessDenied('cannot use OpenStack cloud %s: %s' % (settings['cloud'], _first_line(exc)))
+        raise AccessDenied('cannot use OpenStack cloud %s: %s' % (settings['cloud'], first_line(exc)))
 
 
 def _listed_entry(item, cut):
@@ -415,12 +434,7 @@ def _etag(response):
 def _expect_status(response, accepted, action, path):
     if response.status_code not in accepted:
         raise BackendFailure("Swift could not %s entry '%s': HTTP %d %s"
-                             % (action, path, response.status_code, _first_line(response.text)[:200]))
-
-
-def _first_line(value):
-    lines = str(value).strip().splitlines()
-    return lines[0] if lines else ''
+                             % (action, path, response.status_code, first_line(response.text)[:200]))
 
 
 SCHEMES = ('swift',)

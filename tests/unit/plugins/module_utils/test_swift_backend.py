@@ -180,3 +180,31 @@ def test_unknown_auth_key_is_refused():
                     openstack_region_name='R')
     with pytest.raises(AccessDenied, match='unknown OpenStack password credential key'):
         open_store('swift://c/p', settings).read('config')
+
+
+def _create_at(arguments):
+    """One process's create-if-absent, started at a shared instant."""
+    import time
+
+    location, start_at, number = arguments
+    time.sleep(max(0.0, start_at - time.time()))
+    try:
+        open_store(location).create('lock', str(number).encode())
+        return number
+    except AlreadyExists:
+        return None
+
+
+def test_create_race_across_processes_has_one_winner(os_environment, contract_container):
+    """Swift lets overlapping If-None-Match PUTs all succeed; the create marker read back after the settle
+    time must leave exactly one winner, whose content is the entry's."""
+    import multiprocessing
+    import time
+
+    with multiprocessing.get_context('fork').Pool(8) as pool:
+        for _round in range(3):
+            location = 'swift://%s/%s' % (contract_container, unique('race'))
+            start_at = time.time() + 2.0  # after every worker has started and authenticated
+            winners = [n for n in pool.map(_create_at, [(location, start_at, n) for n in range(8)]) if n is not None]
+            assert len(winners) == 1, winners
+            assert open_store(location).read('lock')[0] == str(winners[0]).encode()
