@@ -114,7 +114,10 @@ def parse_location(location):
             raise BadLocation("file location '%s' has no path" % location)
         return Location('file', key=os.path.normpath(rest))
 
-    parts = urlsplit(location)
+    try:
+        parts = urlsplit(location)
+    except ValueError as exc:  # e.g. an unbalanced '[' in the host part
+        raise BadLocation("location '%s' is not a valid URL: %s" % (location, exc))
     if scheme != 'vault' and (parts.query or parts.fragment):
         raise BadLocation("location '%s' must not have a query string or fragment" % location)
 

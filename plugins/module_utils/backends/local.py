@@ -13,7 +13,7 @@ import os
 import tempfile
 from contextlib import contextmanager
 
-from ansible_collections.kops.state_store.plugins.module_utils.errors import AccessDenied, BadLocation, NotFound
+from ansible_collections.kops.state_store.plugins.module_utils.errors import AccessDenied, BackendFailure, BadLocation, NotFound
 from ansible_collections.kops.state_store.plugins.module_utils.store import (
     Backend,
     Entry,
@@ -180,7 +180,9 @@ def _translate(exc, path, root):
         return AccessDenied("access denied to entry '%s' in %s: %s" % (path, root, exc.strerror))
     if exc.errno == errno.EISDIR:
         return BadLocation("entry '%s' in %s is a folder, not an entry" % (path, root))
-    return exc
+    if exc.errno == errno.EEXIST:  # a folder to create is an entry already
+        return BadLocation("entry '%s' in %s lies below an entry, not below a folder" % (path, root))
+    return BackendFailure("cannot access entry '%s' in %s: %s" % (path, root, exc.strerror or exc))
 
 
 SCHEMES = ('file',)
