@@ -5,7 +5,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BIN="$ROOT/.venv/bin"
+BIN="${VENV:-$ROOT/.venv}/bin"  # VENV selects another ansible-core (tests/versions/run.sh)
 PY="$BIN/python"
 PY_VERSION="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 
