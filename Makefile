@@ -8,7 +8,7 @@ COLLECTIONS := build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test unit integration sanity galaxy bench clean
+.PHONY: setup demo test unit integration reliability sanity galaxy bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ sanity: setup
 galaxy: setup
 	tests/galaxy/check.sh
 
+# the backend contract suites and tests/reliability; writes docs/reliability.md (see that page)
+reliability: setup
+	$(BIN)/python -m pytest tests/unit/plugins/module_utils/test_*_backend.py tests/reliability
+
 # a measurement, not a test (see benchmarks/README.md); not part of make test
 bench: setup
 	$(BIN)/python benchmarks/sync_s3.py
@@ -46,7 +50,7 @@ bench: setup
 test: setup
 	tests/ee/check.sh
 	$(BIN)/antsibull-changelog lint
-	$(BIN)/python -m pytest tests/unit tests/integration
+	$(BIN)/python -m pytest tests/unit tests/integration tests/reliability
 	tests/sanity/run.sh
 	tests/galaxy/check.sh
 
