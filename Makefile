@@ -8,7 +8,7 @@ COLLECTIONS := build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test unit integration reliability sanity galaxy bench clean
+.PHONY: setup demo test unit integration reliability sanity galaxy versions docs bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ galaxy: setup
 reliability: setup
 	$(BIN)/python -m pytest tests/unit/plugins/module_utils/test_*_backend.py tests/reliability
 
+# sanity and server-less unit tests on the oldest and newest supported ansible-core
+versions: setup
+	tests/versions/run.sh
+
+# regenerate docs/reference from the plugins' documentation
+docs: setup
+	$(BIN)/python tests/docs/build_reference.py
+
 # a measurement, not a test (see benchmarks/README.md); not part of make test
 bench: setup
 	$(BIN)/python benchmarks/sync_s3.py
@@ -50,9 +58,11 @@ bench: setup
 test: setup
 	tests/ee/check.sh
 	$(BIN)/antsibull-changelog lint
+	$(BIN)/python tests/docs/build_reference.py --check
 	$(BIN)/python -m pytest tests/unit tests/integration tests/reliability
 	tests/sanity/run.sh
 	tests/galaxy/check.sh
+	tests/versions/run.sh
 
 clean:
 	rm -rf build $(VENV) tests/output demo
