@@ -13,10 +13,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
+
+from ._process import free_port, stop_process, wait_until_serving
 
 _LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_gcs_emulator.py')
 _bucket_numbers = itertools.count()
@@ -36,7 +37,6 @@ def clean_gcp_environment(**extra):
 
 class GCSEmulator(object):
     def __init__(self):
-        from .moto import free_port  # imported late: pytest registers servers.moto as a plugin itself
 
         self.port = free_port()
         self.endpoint = 'http://127.0.0.1:%d' % self.port
@@ -45,19 +45,7 @@ class GCSEmulator(object):
             [sys.executable, _LAUNCHER, str(self.port)],
             env=clean_gcp_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError('gcp-storage-emulator exited with %s' % self.process.returncode)
-            try:
-                urllib.request.urlopen(self.endpoint + '/', timeout=1).read()
-                return
-            except Exception:
-                time.sleep(0.1)
-        raise RuntimeError('gcp-storage-emulator did not start on %s' % self.endpoint)
+        wait_until_serving(self.process, self.endpoint + '/', 'gcp-storage-emulator')
 
     def create_bucket(self, prefix='gcs-bucket'):
         name = '%s-%d' % (prefix, next(_bucket_numbers))
@@ -86,12 +74,7 @@ class GCSEmulator(object):
             return sorted(item['name'] for item in json.load(answer).get('items') or [])
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture(scope='session')

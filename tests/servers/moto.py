@@ -10,19 +10,13 @@ Fixtures:
 """
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+from ._process import free_port, stop_process, wait_until_serving
 
 
 def clean_aws_environment(**extra):
@@ -50,19 +44,7 @@ class MotoServer(object):
             command + ['-H', '127.0.0.1', '-p', str(self.port)],
             env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError('moto_server exited with %s' % self.process.returncode)
-            try:
-                urllib.request.urlopen(self.endpoint + '/moto-api/', timeout=1).read()
-                return
-            except Exception:
-                time.sleep(0.2)
-        raise RuntimeError('moto_server did not start on %s' % self.endpoint)
+        wait_until_serving(self.process, self.endpoint + '/moto-api/', 'moto_server')
 
     def reset(self):
         request = urllib.request.Request(self.endpoint + '/moto-api/reset', method='POST', data=b'')
@@ -76,12 +58,7 @@ class MotoServer(object):
         urllib.request.urlopen(request, timeout=10).read()
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture(scope='session')

@@ -10,16 +10,15 @@ Fixtures:
 """
 
 import os
-import ssl
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 
 import pytest
 
-from .moto import clean_aws_environment, free_port
+from ._process import free_port, stop_process, wait_until_serving
+
+from .moto import clean_aws_environment
 
 ROOT_TOKEN = 'root'
 
@@ -48,20 +47,7 @@ class OpenBaoServer(object):
             command, env=clean_vault_environment(HOME=os.environ.get('HOME', '/tmp')),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError('bao server exited with %s' % self.process.returncode)
-            try:
-                context = ssl.create_default_context(cafile=self.ca_cert) if self.ca_cert else None
-                urllib.request.urlopen(self.address + '/v1/sys/health', timeout=1, context=context).read()
-                return
-            except Exception:
-                time.sleep(0.2)
-        raise RuntimeError('bao server did not start on %s' % self.address)
+        wait_until_serving(self.process, self.address + '/v1/sys/health', 'bao server', cafile=self.ca_cert)
 
     def client(self, token=None):
         import hvac
@@ -69,12 +55,7 @@ class OpenBaoServer(object):
         return hvac.Client(url=self.address, token=token or self.root_token, verify=self.ca_cert or False)
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture(scope='session')

@@ -13,11 +13,11 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 
 import pytest
+
+from ._process import free_port, stop_process, wait_until_serving
 
 _FRONT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_oss_front.py')
 _bucket_numbers = itertools.count()
@@ -29,8 +29,6 @@ class OSSFrontServer(object):
     secret = 'kops-state-store-test-secret'
 
     def __init__(self, moto):
-        from .moto import free_port  # late: pytest registers servers.moto as a plugin itself
-
         self.moto = moto
         self.port = free_port()
         self.endpoint = 'http://127.0.0.1:%d' % self.port
@@ -38,20 +36,8 @@ class OSSFrontServer(object):
             [sys.executable, _FRONT, str(self.port), str(self.moto.port), '%s:%s' % (self.key_id, self.secret)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError('the OSS front exited with %s' % self.process.returncode)
-            try:
-                urllib.request.urlopen(self.endpoint + '/', timeout=1)
-            except urllib.error.HTTPError:
-                return  # answering (403 for an unsigned request)
-            except Exception:
-                time.sleep(0.1)
-        raise RuntimeError('the OSS front did not start on %s' % self.endpoint)
+        # answering at all (403 to an unsigned request) means serving
+        wait_until_serving(self.process, self.endpoint + '/', 'the OSS front', http_error_means_serving=True)
 
     def _moto(self, method, path, data=None):
         # moto checks no signature but takes an unsigned request for an anonymous one
@@ -68,12 +54,7 @@ class OSSFrontServer(object):
             return sorted(re.findall(r'<Key>([^<]*)</Key>', answer.read().decode()))
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture(scope='session')

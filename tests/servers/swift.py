@@ -15,7 +15,6 @@ fixture fails: it never skips, so a machine without them cannot pass the suite s
 import os
 import pwd
 import shutil
-import socket
 import sqlite3
 import subprocess
 import time
@@ -24,6 +23,8 @@ import urllib.request
 
 import pytest
 
+from ._process import free_port
+
 SYSTEM_PYTHON = '/usr/bin/python3'  # the Debian swift and keystone packages live there, not in the venv
 REQUIRED = ('memcached', 'keystone-manage', 'swift-proxy-server', 'swift-account-server',
             'swift-container-server', 'swift-object-server')
@@ -31,12 +32,6 @@ REGION = 'RegionOne'
 ADMIN_PASSWORD = 'admin-secret'
 TESTER_PASSWORD = 'tester-secret'
 PROJECT = 'kops'
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def clean_openstack_environment(**extra):

@@ -10,12 +10,12 @@ Fixtures:
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
-from .moto import free_port
+from ._process import free_port, stop_process, wait_until_serving
+
 from .openbao import clean_vault_environment
 
 APP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_vault_aws_front_app.py')
@@ -31,31 +31,14 @@ class VaultAwsFront(object):
             [sys.executable, APP, str(self.port), openbao.address, openbao.root_token, sts_endpoint],
             env=clean_vault_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError('the Vault AWS front exited with %s' % self.process.returncode)
-            try:
-                urllib.request.urlopen(self.address + '/v1/sys/health', timeout=1).read()
-                return
-            except Exception:
-                time.sleep(0.2)
-        raise RuntimeError('the Vault AWS front did not start on %s' % self.address)
+        wait_until_serving(self.process, self.address + '/v1/sys/health', 'the Vault AWS front')
 
     def reset(self):
         request = urllib.request.Request(self.address + '/__front/reset', method='POST', data=b'')
         urllib.request.urlopen(request, timeout=10).read()
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture(scope='session')
