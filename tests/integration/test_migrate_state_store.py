@@ -4,9 +4,7 @@
 import os
 import subprocess
 import sys
-import uuid
 
-import boto3
 import pytest
 import yaml
 
@@ -14,18 +12,6 @@ from ansible_collections.kops.state_store.plugins.module_utils.registry import o
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = 'playbooks/migrate_state_store.yml'
-
-
-@pytest.fixture
-def bucket(aws_environment):
-    client = boto3.client('s3', endpoint_url=aws_environment['AWS_ENDPOINT_URL'], region_name='us-east-1',
-                          aws_access_key_id='testing', aws_secret_access_key='testing')
-
-    def make(name):
-        created = '%s-%s' % (name, uuid.uuid4().hex[:10])
-        client.create_bucket(Bucket=created)
-        return created
-    return make
 
 
 @pytest.fixture
@@ -57,9 +43,9 @@ def spec_of(store, name):
     return yaml.safe_load(store.read(name + '/config')[0])['spec']
 
 
-def test_molecule_scenario(moto_server, aws_environment, bucket, tmp_path):
+def test_molecule_scenario(moto_server, aws_environment, s3_bucket, tmp_path):
     """prepare, converge, idempotence, verify: S3 -> S3 (every cluster) and a local store -> S3 (source removed)."""
-    environment = dict(aws_environment, MOLECULE_OLD_BUCKET=bucket('old'), MOLECULE_NEW_BUCKET=bucket('new'),
+    environment = dict(aws_environment, MOLECULE_OLD_BUCKET=s3_bucket('old'), MOLECULE_NEW_BUCKET=s3_bucket('new'),
                        ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, 'build', 'collections'),
                        MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / 'molecule'), HOME=os.environ.get('HOME', str(tmp_path)),
                        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
@@ -71,8 +57,8 @@ def test_molecule_scenario(moto_server, aws_environment, bucket, tmp_path):
     assert 'idempotence' in output and 'verify' in output, output[-6000:]
 
 
-def test_check_mode_then_move_between_buckets(run_playbook, aws_environment, bucket, stores):
-    old, new = 's3://%s' % bucket('old'), 's3://%s/kops' % bucket('new')
+def test_check_mode_then_move_between_buckets(run_playbook, aws_environment, s3_bucket, stores):
+    old, new = 's3://%s' % s3_bucket('old'), 's3://%s/kops' % s3_bucket('new')
     seed(stores(old), 'a.k8s.local', key_store=old + '/a.k8s.local/pki')
     before = tree(stores(old))
 
@@ -96,12 +82,12 @@ def test_check_mode_then_move_between_buckets(run_playbook, aws_environment, buc
     assert 'changed=0' in again.output
 
 
-def test_update_then_delete_source_from_a_local_store(run_playbook, aws_environment, bucket, stores, tmp_path):
+def test_update_then_delete_source_from_a_local_store(run_playbook, aws_environment, s3_bucket, stores, tmp_path):
     """run_update calls kops with the new store (a recording stand-in for the kops binary), then the local
     copy is removed; a local destination is refused for the update."""
     local = str(tmp_path / 'local-store')
     seed(stores(local), 'c.k8s.local')
-    new = 's3://%s' % bucket('new')
+    new = 's3://%s' % s3_bucket('new')
     calls = tmp_path / 'kops-calls'
     kops = tmp_path / 'kops'
     kops.write_text('#!/bin/sh\necho "$KOPS_STATE_STORE $*" >> %s\necho "Cluster changes have been applied"\n' % calls)
@@ -121,8 +107,8 @@ def test_update_then_delete_source_from_a_local_store(run_playbook, aws_environm
     assert spec_of(stores(new), 'c.k8s.local')['configBase'] == new + '/c.k8s.local'
 
 
-def test_other_cluster_of_the_same_name_is_not_overwritten(run_playbook, aws_environment, bucket, stores, tmp_path):
-    old, new = 's3://%s' % bucket('old'), 's3://%s' % bucket('new')
+def test_other_cluster_of_the_same_name_is_not_overwritten(run_playbook, aws_environment, s3_bucket, stores, tmp_path):
+    old, new = 's3://%s' % s3_bucket('old'), 's3://%s' % s3_bucket('new')
     seed(stores(old), 'a.k8s.local')
     seed(stores('file://%s' % (tmp_path / 'other')), 'a.k8s.local')
     other = tree(stores('file://%s' % (tmp_path / 'other')))
@@ -137,9 +123,9 @@ def test_other_cluster_of_the_same_name_is_not_overwritten(run_playbook, aws_env
 REVIEW = 'playbooks/review_state_changes.yml'
 
 
-def test_review_merge_shows_the_diff_and_leaves_production_alone(run_playbook, aws_environment, bucket, stores,
+def test_review_merge_shows_the_diff_and_leaves_production_alone(run_playbook, aws_environment, s3_bucket, stores,
                                                                  tmp_path):
-    production = 's3://%s' % bucket('prod')
+    production = 's3://%s' % s3_bucket('prod')
     seed(stores(production), 'a.k8s.local')
     seed(stores(production), 'b.k8s.local')
     before = tree(stores(production))
@@ -156,8 +142,8 @@ def test_review_merge_shows_the_diff_and_leaves_production_alone(run_playbook, a
     assert sorted(tree(local)) == sorted(path for path in before if path.startswith('a.k8s.local/'))
 
 
-def test_review_replace_lists_added_entries(run_playbook, aws_environment, bucket, stores, tmp_path):
-    production = 's3://%s' % bucket('prod')
+def test_review_replace_lists_added_entries(run_playbook, aws_environment, s3_bucket, stores, tmp_path):
+    production = 's3://%s' % s3_bucket('prod')
     seed(stores(production), 'a.k8s.local')
     before = tree(stores(production))
     config = yaml.safe_load(before['a.k8s.local/config'])

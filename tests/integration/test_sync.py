@@ -1,24 +1,9 @@
 """The sync module through ansible-playbook between real stores (local folders, S3 on the moto server)."""
 
-import uuid
 
-import boto3
 import pytest
 
 SECRET = 'SyncSecretValue-41c2e8'
-
-
-@pytest.fixture
-def s3_bucket(aws_environment):
-    """A factory of fresh buckets on the moto server."""
-    client = boto3.client('s3', endpoint_url=aws_environment['AWS_ENDPOINT_URL'], region_name='us-east-1',
-                          aws_access_key_id='testing', aws_secret_access_key='testing')
-
-    def make(name):
-        bucket = '%s-%s' % (name, uuid.uuid4().hex[:8])
-        client.create_bucket(Bucket=bucket)
-        return bucket
-    return make
 
 
 # Every pair of backends runs in the unit tests; here the module itself, on S3 and across backends.

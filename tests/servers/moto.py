@@ -82,3 +82,20 @@ def aws_environment(moto_server):
         AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing', AWS_REGION='us-east-1',
         AWS_ENDPOINT_URL=moto_server.endpoint,
     )
+
+
+@pytest.fixture
+def s3_bucket(aws_environment):
+    """A factory of fresh buckets on ``moto_server``: ``s3_bucket('old')`` creates and names ``old-<random>``."""
+    import uuid
+
+    import boto3
+
+    client = boto3.client('s3', endpoint_url=aws_environment['AWS_ENDPOINT_URL'], region_name='us-east-1',
+                          aws_access_key_id='testing', aws_secret_access_key='testing')
+
+    def make(name):
+        bucket = '%s-%s' % (name, uuid.uuid4().hex[:10])
+        client.create_bucket(Bucket=bucket)
+        return bucket
+    return make
