@@ -40,18 +40,6 @@ def populate(endpoint, bucket):
         client.put_object(Bucket=bucket, Key='state/c1/pki/e%03d' % number, Body=content(number))
 
 
-def start_moto(port):
-    """moto_server on a given port (to restart one where it was)."""
-    server = MotoServer.__new__(MotoServer)
-    server.port, server.endpoint = port, 'http://127.0.0.1:%d' % port
-    server.process = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), 'moto_server'), '-H', '127.0.0.1', '-p', str(port)],
-        env=clean_aws_environment(AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing'),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server._wait_ready()
-    return server
-
-
 # One process running a sync, reporting the collection's error in one line (as the module would).
 SYNC_CHILD = textwrap.dedent('''
     import json, sys
@@ -91,7 +79,7 @@ def test_server_killed_during_sync(tmp_path, monkeypatch):
         if name.startswith(('AWS_', 'S3_', 'KOPS_')):
             monkeypatch.delenv(name)
     port = free_port()
-    server = start_moto(port)
+    server = MotoServer(port=port)
     try:
         populate(server.endpoint, 'killed')
         destination = tmp_path / 'dest'
@@ -110,7 +98,7 @@ def test_server_killed_during_sync(tmp_path, monkeypatch):
         landed = check_destination(destination)
         assert 0 < landed < ENTRIES  # the kill really came in the middle
 
-        server = start_moto(port)  # moto keeps its state in memory: fill the restarted one again
+        server = MotoServer(port=port)  # moto keeps its state in memory: fill the restarted one again
         populate(server.endpoint, 'killed')
         report = Sync(open_store('s3://killed/state', s3_settings(server.endpoint)),
                       open_store('file://%s' % destination)).run().as_dict()

@@ -33,8 +33,9 @@ class MotoServer(object):
     #: command starting the server, before ``-H host -p port`` (None: moto_server of this venv)
     command = None
 
-    def __init__(self, bootstrap_calls=None):
-        self.port = free_port()
+    def __init__(self, bootstrap_calls=None, port=None):
+        # a given port restarts a server where a stopped one was (the fault tests)
+        self.port = port or free_port()
         self.endpoint = 'http://127.0.0.1:%d' % self.port
         environment = clean_aws_environment(AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing')
         if bootstrap_calls is not None:
