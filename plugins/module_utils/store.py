@@ -109,6 +109,12 @@ class Backend(object):
         """Create-if-absent, atomically; raises AlreadyExists."""
         return self.write(path, data, expect=ABSENT, acl=acl)
 
+    def copy_from(self, source, path, expect=None, acl=None):
+        """Copy entry ``path`` of the store ``source`` to the same path here inside the server, without
+        its content passing through this process; ``expect`` and ``acl`` as for write. Returns the new
+        version, or None when these two stores cannot do that (the caller then reads and writes)."""
+        return self._copy_from(source, validate_entry_path(path), expect, acl)
+
     def delete(self, path, expect=None):
         """Delete one entry; raise NotFound when missing, PreconditionFailed when stale."""
         self._delete(validate_entry_path(path), expect)
@@ -139,6 +145,10 @@ class Backend(object):
 
     def _delete(self, path, expect):
         raise NotImplementedError
+
+    def _copy_from(self, source, path, expect, acl):
+        """Server-side copy from ``source`` when possible, else None (no backend has to offer it)."""
+        return None
 
     def _list(self, prefix, recursive):
         raise NotImplementedError

@@ -6,7 +6,8 @@
 One recursive listing per side, no per-entry request to decide what to do when both listings carry
 hashes of one algorithm; otherwise the content decides (never a hash that is not a content hash:
 backends report None for those). Copies run in a thread pool, each worker holding one entry at a
-time, and every write goes through ``Backend.write`` so the destination's rules (SSE, ACLs) apply.
+time; a copy is done inside the server when the two stores allow it (``Backend.copy_from``), else read
+and written through ``Backend.write``; either way the destination's rules (SSE, ACLs) apply.
 The source is only ever read.
 """
 
@@ -178,10 +179,12 @@ class Sync(object):
                 self.report.record_unchanged()
                 return
         if not self.check_mode:
-            if data is None:
-                data = self.source.read(entry.path)[0]
-            version = ABSENT if dest_entry is None else dest_entry.version
-            self.destination.write(entry.path, data, expect=write_expectation(self.destination, version), acl=self.acl)
+            expect = write_expectation(self.destination, ABSENT if dest_entry is None else dest_entry.version)
+            copied = data is None and self.destination.copy_from(self.source, entry.path, expect=expect, acl=self.acl)
+            if not copied:
+                if data is None:
+                    data = self.source.read(entry.path)[0]
+                self.destination.write(entry.path, data, expect=expect, acl=self.acl)
         self.report.record_copy(entry.path, len(data) if data is not None else entry.size or 0)
 
     def _delete(self, dest_entry):

@@ -85,16 +85,16 @@ def test_parallel_playbooks_lose_no_update_on_file(run_playbook, tmp_path):
     check_nothing_lost(backend)
 
 
-def test_parallel_playbooks_lose_no_update_on_s3(run_playbook, moto_atomic_server):
+def test_parallel_playbooks_lose_no_update_on_s3(run_playbook, moto_server):
     import boto3
 
     bucket = 'cluster-race'
-    boto3.client('s3', endpoint_url=moto_atomic_server.endpoint, region_name='us-east-1',
+    boto3.client('s3', endpoint_url=moto_server.endpoint, region_name='us-east-1',
                  aws_access_key_id='testing', aws_secret_access_key='testing').create_bucket(Bucket=bucket)
     # the kOps way to reach an S3-compatible server: S3_ENDPOINT and its keys, in the module's environment
-    env = dict(S3_ENDPOINT=moto_atomic_server.endpoint, S3_REGION='us-east-1',
+    env = dict(S3_ENDPOINT=moto_server.endpoint, S3_REGION='us-east-1',
                S3_ACCESS_KEY_ID='testing', S3_SECRET_ACCESS_KEY='testing')
-    settings = dict(endpoint_url=moto_atomic_server.endpoint, region='us-east-1',
+    settings = dict(endpoint_url=moto_server.endpoint, region='us-east-1',
                     access_key='testing', secret_key='testing')
     store = 's3://%s/state' % bucket
     backend = open_store(store, settings)

@@ -106,7 +106,7 @@ def _file(request):
 def _s3(request):
     import boto3
 
-    moto = request.getfixturevalue('moto_atomic_server')  # plain moto's conditional writes are not atomic
+    moto = request.getfixturevalue('moto_server')  # atomic conditional writes (see tests/servers/_moto_front.py)
     bucket = 'reliability-race-%d' % next(_names)
     boto3.client('s3', endpoint_url=moto.endpoint, region_name='us-east-1', aws_access_key_id='testing',
                  aws_secret_access_key='testing').create_bucket(Bucket=bucket)

@@ -1,7 +1,10 @@
-"""moto in server mode (S3, STS, IAM) on 127.0.0.1, started once per test session.
+"""moto in server mode (S3, STS, IAM) on 127.0.0.1, started once per test session, behind
+_moto_front.py, which makes its conditional writes atomic and honoured on CopyObject, as on S3.
 
 Fixtures:
 - ``moto_server``: a server with authentication off (any key works). ``moto_server.reset()`` wipes all state.
+- ``plain_moto_server``: moto_server exactly as moto ships it (conditions ignored on CopyObject), for the
+  tests of what the collection does on such a server.
 - ``moto_auth_server``: a second server where only the first ``bootstrap_calls`` requests skip authentication
   (moto's INITIAL_NO_AUTH_ACTION_COUNT); after them signatures and IAM permissions are really checked.
   ``authentication(on)`` switches the checks on or off at once on any server (tests that switch them on
@@ -29,9 +32,12 @@ def clean_aws_environment(**extra):
     return environment
 
 
+FRONT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_moto_front.py')
+
+
 class MotoServer(object):
-    #: command starting the server, before ``-H host -p port`` (None: moto_server of this venv)
-    command = None
+    #: command starting the server, before ``-H host -p port`` (-P: tests/servers/moto.py must not shadow moto)
+    command = [sys.executable, '-P', FRONT]
 
     def __init__(self, bootstrap_calls=None, port=None):
         # a given port restarts a server where a stopped one was (the fault tests)
@@ -40,9 +46,8 @@ class MotoServer(object):
         environment = clean_aws_environment(AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing')
         if bootstrap_calls is not None:
             environment['INITIAL_NO_AUTH_ACTION_COUNT'] = str(bootstrap_calls)
-        command = self.command or [os.path.join(os.path.dirname(sys.executable), 'moto_server')]
         self.process = subprocess.Popen(
-            command + ['-H', '127.0.0.1', '-p', str(self.port)],
+            self.command + ['-H', '127.0.0.1', '-p', str(self.port)],
             env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_until_serving(self.process, self.endpoint + '/moto-api/', 'moto_server')
@@ -65,6 +70,17 @@ class MotoServer(object):
 @pytest.fixture(scope='session')
 def moto_server():
     server = MotoServer()
+    yield server
+    server.stop()
+
+
+class PlainMotoServer(MotoServer):
+    command = [os.path.join(os.path.dirname(sys.executable), 'moto_server')]
+
+
+@pytest.fixture(scope='session')
+def plain_moto_server():
+    server = PlainMotoServer()
     yield server
     server.stop()
 

@@ -437,7 +437,7 @@ def test_an_expired_lock_is_taken_over_and_a_live_one_times_out(tmp_path):
 def _s3_store(request, monkeypatch):
     import boto3
 
-    moto = request.getfixturevalue("moto_atomic_server")  # plain moto's If-Match is not atomic
+    moto = request.getfixturevalue("moto_server")  # atomic If-Match (see tests/servers/_moto_front.py)
     for name in list(os.environ):
         if name.startswith(('AWS_', 'S3_', 'KOPS_')):
             monkeypatch.delenv(name)

@@ -13,10 +13,13 @@ from botocore.exceptions import ClientError
 from ansible_collections.kops.state_store.plugins.module_utils.backends import s3
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AccessDenied,
+    AlreadyExists,
     BackendFailure,
     BadLocation,
     NotSupported,
+    PreconditionFailed,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 from servers.moto import free_port
 
@@ -209,6 +212,62 @@ def test_kops_state_s3_acl_applies_and_overrides(moto_server, environment):
     store.create('env-private', b'x', acl='public-read')
     assert [_public(moto_server.endpoint, bucket, key) for key in ('plain', 'asked-public', 'env-public', 'env-private')] \
         == [False, True, True, False]
+
+
+def test_one_client_per_connection_and_region(moto_server, environment):
+    first = open_store('s3://%s' % new_bucket(moto_server.endpoint), aws_settings(moto_server))
+    second = open_store('s3://%s/other' % new_bucket(moto_server.endpoint), aws_settings(moto_server))
+    assert first.client is second.client
+
+
+# -- copies inside the server -----------------------------------------------------------------------------
+def _copy_pair(server):
+    """A source store holding one entry and an empty destination store in another bucket."""
+    source = open_store('s3://%s/old' % new_bucket(server.endpoint), aws_settings(server))
+    source.write('c1/pki/ca', b'certificate')
+    return source, open_store('s3://%s/new' % new_bucket(server.endpoint), aws_settings(server))
+
+
+def test_copy_inside_the_server_follows_the_destination_rules(moto_server, environment):
+    source, destination = _copy_pair(moto_server)
+    environment(KOPS_STATE_S3_ACL='public-read')
+    version = destination.copy_from(source, 'c1/pki/ca', expect=ABSENT)
+    assert destination.read('c1/pki/ca') == (b'certificate', version)
+    assert _sse(moto_server.endpoint, destination.bucket, 'new/c1/pki/ca') == 'AES256'
+    assert _public(moto_server.endpoint, destination.bucket, 'new/c1/pki/ca')
+    assert [entry.path for entry in destination.list('', recursive=True)] == ['c1/pki/ca']  # no probe left
+
+
+def test_conditional_copies_guard_the_destination(moto_server, environment):
+    source, destination = _copy_pair(moto_server)
+    destination.write('c1/pki/ca', b'written meanwhile')
+    with pytest.raises(AlreadyExists):
+        destination.copy_from(source, 'c1/pki/ca', expect=ABSENT)
+    with pytest.raises(PreconditionFailed):
+        destination.copy_from(source, 'c1/pki/ca', expect='"%s"' % ('0' * 32))
+    assert destination.read('c1/pki/ca')[0] == b'written meanwhile'
+    current = destination.read('c1/pki/ca')[1]
+    assert destination.copy_from(source, 'c1/pki/ca', expect=current) is not None
+    assert destination.read('c1/pki/ca')[0] == b'certificate'
+
+
+def test_copy_needs_the_same_server_and_principal(moto_server, environment, tmp_path):
+    source, destination = _copy_pair(moto_server)
+    other_principal = open_store(source.render(), dict(aws_settings(moto_server), access_key='other', secret_key='x'))
+    local = open_store('file://%s' % tmp_path)
+    local.write('c1/pki/ca', b'local')
+    assert destination.copy_from(other_principal, 'c1/pki/ca', expect=ABSENT) is None
+    assert destination.copy_from(local, 'c1/pki/ca', expect=ABSENT) is None
+    assert destination.list('', recursive=True) == []
+
+
+def test_no_conditional_copy_where_the_server_ignores_copy_conditions(plain_moto_server, environment):
+    source, destination = _copy_pair(plain_moto_server)
+    destination.write('c1/pki/ca', b'written meanwhile')
+    # plain moto honours conditions on PutObject but not on CopyObject: the probe finds out, nothing is copied
+    assert destination.copy_from(source, 'c1/pki/ca', expect=ABSENT) is None
+    assert destination.read('c1/pki/ca')[0] == b'written meanwhile'
+    assert [entry.path for entry in destination.list('', recursive=True)] == ['c1/pki/ca']
 
 
 # -- sizes ----------------------------------------------------------------------------------------------
