@@ -119,10 +119,12 @@ class Backend(object):
         """Delete one entry; raise NotFound when missing, PreconditionFailed when stale."""
         self._delete(validate_entry_path(path), expect)
 
-    def list(self, prefix='', recursive=False):
+    def list(self, prefix='', recursive=False, hash_algorithm=None):
         """Entries below ``prefix``: direct children (files and folders) or, with recursive,
-        every file of the tree. A missing prefix gives an empty list. Sorted by path."""
-        entries = self._list(validate_entry_path(prefix, allow_root=True), recursive)
+        every file of the tree. A missing prefix gives an empty list. Sorted by path.
+        ``hash_algorithm``: the one the caller compares with; backends that hash the content
+        themselves (file, memfs) list hashes of it, the others the hashes they keep."""
+        entries = self._list(validate_entry_path(prefix, allow_root=True), recursive, hash_algorithm)
         return sorted(entries, key=lambda entry: entry.path)
 
     def hash(self, path, algorithm=None):
@@ -150,7 +152,7 @@ class Backend(object):
         """Server-side copy from ``source`` when possible, else None (no backend has to offer it)."""
         return None
 
-    def _list(self, prefix, recursive):
+    def _list(self, prefix, recursive, hash_algorithm=None):
         raise NotImplementedError
 
     def _stored_hash(self, path):

@@ -143,15 +143,17 @@ class Sync(object):
             return False
         return not any(fnmatch.fnmatchcase(path, pattern) for pattern in self.exclude)
 
-    def _listing(self, backend):
-        return [entry for entry in backend.list('', recursive=True) if not entry.is_dir and self.selected(entry.path)]
+    def _listing(self, backend, other):
+        """The selected entries of one side, hashed the other side's way where this side can choose."""
+        return [entry for entry in backend.list('', recursive=True, hash_algorithm=other.hash_algorithm)
+                if not entry.is_dir and self.selected(entry.path)]
 
     def run(self):
         """Copy and delete; returns the report. In check mode, decides the same and writes nothing."""
         # both listings at once: on remote stores most of their time is the server's
         with ThreadPoolExecutor(2) as pool:
-            source_listing = pool.submit(self._listing, self.source)
-            dest_listing = pool.submit(self._listing, self.destination)
+            source_listing = pool.submit(self._listing, self.source, self.destination)
+            dest_listing = pool.submit(self._listing, self.destination, self.source)
             self.source_entries = source_listing.result()
             dest_index = dict((entry.path, entry) for entry in dest_listing.result())
         if self.delete and dest_index and not self.source_entries:
@@ -220,7 +222,7 @@ class Sync(object):
     def verify(self):
         """List the destination again: every selected source entry must be there with equal content
         (and, with ``delete``, nothing else). Returns the paths that differ, sorted."""
-        dest_index = dict((entry.path, entry) for entry in self._listing(self.destination))
+        dest_index = dict((entry.path, entry) for entry in self._listing(self.destination, self.source))
         differences = []
         lock = threading.Lock()
 

@@ -149,7 +149,7 @@ class GCSBackend(Backend):
             raise self._missing(path)
         return _md5_hex(blob.md5_hash)
 
-    def _list(self, prefix, recursive):
+    def _list(self, prefix, recursive, hash_algorithm=None):
         base = self._key(prefix)
         start = base + '/' if base else ''
         root = self._key('')

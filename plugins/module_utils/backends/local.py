@@ -74,7 +74,7 @@ class LocalBackend(Backend):
     def _stored_hash(self, path):
         return self._read(path)[1]
 
-    def _list(self, prefix, recursive):
+    def _list(self, prefix, recursive, hash_algorithm=None):
         base = self._file_path(prefix)
         if not os.path.isdir(base):
             return []
@@ -84,7 +84,7 @@ class LocalBackend(Backend):
                 dirs[:] = [d for d in dirs if not _is_temp(d)]
                 for name in files:
                     if not _is_temp(name):
-                        entries.append(self._file_entry(os.path.join(folder, name)))
+                        entries.append(self._file_entry(os.path.join(folder, name), hash_algorithm))
         else:
             for name in os.listdir(base):
                 if _is_temp(name):
@@ -93,14 +93,16 @@ class LocalBackend(Backend):
                 if os.path.isdir(full):
                     entries.append(Entry(self._relative(full), is_dir=True))
                 else:
-                    entries.append(self._file_entry(full))
+                    entries.append(self._file_entry(full, hash_algorithm))
         return entries
 
-    def _file_entry(self, full):
+    def _file_entry(self, full, hash_algorithm):
         with open(full, 'rb') as handle:
             data = handle.read()
-        digest = content_hash(data, 'sha256')
-        return Entry(self._relative(full), size=len(data), hash=digest, hash_algorithm='sha256', version=digest)
+        version = content_hash(data, 'sha256')
+        listed = hash_algorithm or 'sha256'
+        digest = version if listed == 'sha256' else content_hash(data, listed)
+        return Entry(self._relative(full), size=len(data), hash=digest, hash_algorithm=listed, version=version)
 
     def _relative(self, full):
         return os.path.relpath(full, self.root).replace(os.sep, '/')

@@ -64,7 +64,7 @@ class MemfsBackend(Backend):
             check_expectation(path, current[1], expect)
             del self._entries[key]
 
-    def _list(self, prefix, recursive):
+    def _list(self, prefix, recursive, hash_algorithm=None):
         base = self._key(prefix)
         start = base + '/' if base else ''
         root_length = len(self._key(''))
@@ -78,8 +78,9 @@ class MemfsBackend(Backend):
                 folder = start + below.split('/', 1)[0]
                 entries[folder] = Entry(folder[root_length:], is_dir=True)
                 continue
-            digest = content_hash(data, 'sha256')
-            entries[key] = Entry(key[root_length:], size=len(data), hash=digest, hash_algorithm='sha256', version=version)
+            listed = hash_algorithm or 'sha256'
+            entries[key] = Entry(key[root_length:], size=len(data), hash=content_hash(data, listed), hash_algorithm=listed,
+                                 version=version)
         return list(entries.values())
 
 

@@ -152,7 +152,7 @@ class OSSBackend(Backend):
         head = self._head(path)
         return _md5_of(head.etag, head.object_type)
 
-    def _list(self, prefix, recursive):
+    def _list(self, prefix, recursive, hash_algorithm=None):
         base = self._key(prefix)
         start = base + '/' if base else ''
         root = self._key('')

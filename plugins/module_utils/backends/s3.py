@@ -171,11 +171,17 @@ def client_for_region(config, region):
     if client is not None:
         return client
     import boto3
+    import botocore.session
     from botocore.config import Config
 
+    core = botocore.session.get_session()
+    # Responses' dates are never used here; parsing the LastModified of every listed object is a
+    # large part of a listing's cost on the client (the AWS CLI turns it off the same way).
+    core.get_component('response_parser_factory').set_parser_defaults(timestamp_parser=str)
     session = boto3.session.Session(
         aws_access_key_id=config.access_key, aws_secret_access_key=config.secret_key,
-        aws_session_token=config.session_token, profile_name=config.profile, region_name=region)
+        aws_session_token=config.session_token, profile_name=config.profile, region_name=region,
+        botocore_session=core)
     client = session.client('s3', endpoint_url=config.endpoint_url, config=Config(
         retries=dict(config.retries) if config.retries else None,  # a copy: botocore rewrites it, the cache key uses it
         # S3 clones reject the newer default request checksums; PutObject carries Content-MD5 instead.
@@ -447,7 +453,7 @@ class S3Backend(Backend):
             return None
         return md5_from_etag(response.get('ETag'))
 
-    def _list(self, prefix, recursive):
+    def _list(self, prefix, recursive, hash_algorithm=None):
         base = self._key(prefix)
         root_length = len(self._key('')) + 1 if self._key('') else 0
         arguments = dict(Bucket=self.bucket, Prefix=base + '/' if base else '')

@@ -365,7 +365,7 @@ class SwiftBackend(Backend):
             raise self._missing(path)
         _expect_status(response, (204, 200), 'delete', path)
 
-    def _list(self, prefix, recursive):
+    def _list(self, prefix, recursive, hash_algorithm=None):
         root = self._name('')
         start = self._name(prefix)
         start = start + '/' if start else ''

@@ -223,7 +223,7 @@ class VaultBackend(Backend):
         versions = metadata.get('versions') or {}
         return current, current > 0 and not _is_deleted(versions.get(str(current), {}))
 
-    def _list(self, prefix, recursive):
+    def _list(self, prefix, recursive, hash_algorithm=None):
         hvac = _hvac()
         folder = self._secret_path(prefix)
         with self._errors('list', prefix or '/'):

@@ -213,11 +213,23 @@ class _FrozenListing(object):
     def __init__(self, backend, entries):
         self._backend, self._entries = backend, entries
 
-    def list(self, prefix='', recursive=False):
+    def list(self, prefix='', recursive=False, hash_algorithm=None):
         return self._entries
 
     def __getattr__(self, name):
         return getattr(self._backend, name)
+
+
+@pytest.mark.parametrize('location', ['file', 'memfs://hash-choice'])
+def test_stores_hashing_content_list_the_algorithm_asked_for(tmp_path, location):
+    """So a sync between file:// and an MD5 store decides from the two listings, without reading entries."""
+    store = open_store(str(tmp_path) if location == 'file' else location)
+    version = store.write('c1/config', b'spec')
+    [listed] = store.list('', recursive=True, hash_algorithm='md5')
+    assert (listed.hash_algorithm, listed.hash) == ('md5', hashlib.md5(b'spec').hexdigest())
+    assert listed.version == version  # versions do not depend on the listing's hashes
+    [own] = store.list('', recursive=True)
+    assert (own.hash_algorithm, own.hash) == ('sha256', hashlib.sha256(b'spec').hexdigest())
 
 
 # -- comparison rules, on listings as backends produce them -------------------------------------------
