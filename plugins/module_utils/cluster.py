@@ -174,8 +174,8 @@ def store_warnings(spec, environ=None):
 def merge(base, patch, by_name=False):
     """``base`` with ``patch`` merged in, both mappings, neither changed: mappings merge key by key
     (new keys go last, existing keys keep their place), a None value removes the key, scalars and
-    lists replace. With ``by_name``, a list of mappings that all have a ``name`` is merged item by
-    item with the stored list of the same kind (matching names merge, new names are appended)."""
+    lists replace. With ``by_name``, a list of mappings that all have a scalar ``name`` is merged item
+    by item with the stored list of the same kind (matching names merge, new names are appended)."""
     result = copy.deepcopy(base)
     for key, value in patch.items():
         if value is None:
@@ -206,7 +206,10 @@ def _merge_value(current, value, by_name):
 
 
 def _named_list(value):
-    return isinstance(value, list) and all(isinstance(item, dict) and 'name' in item for item in value)
+    """A list of mappings each named by a scalar (kOps names are strings; a list or mapping as a name
+    makes it a plain list, which replaces)."""
+    return isinstance(value, list) and all(
+        isinstance(item, dict) and isinstance(item.get('name'), (str, int, float)) for item in value)
 
 
 # -- reading ----------------------------------------------------------------------------------

@@ -104,6 +104,13 @@ def test_by_name_refuses_a_list_naming_an_item_twice():
         cl.merge({}, {'subnets': [{'name': 'a'}, {'name': 'a', 'cidr': 'x'}]}, by_name=True)
 
 
+def test_by_name_replaces_a_list_whose_names_are_not_scalars():
+    base = {'subnets': [{'name': 'a', 'cidr': '10.0.0.0/24'}]}
+    patch = {'subnets': [{'name': ['a'], 'cidr': 'x'}, {'name': {'b': 1}}]}
+    assert cl.merge(base, patch, by_name=True) == patch
+    assert cl.merge(patch, base, by_name=True) == base
+
+
 def test_by_name_still_replaces_lists_of_plain_values():
     assert cl.merge({'sshAccess': ['0.0.0.0/0']}, {'sshAccess': ['1.2.3.4/32']}, by_name=True) == \
         {'sshAccess': ['1.2.3.4/32']}
