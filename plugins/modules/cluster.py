@@ -63,7 +63,7 @@ options:
   list_merge:
     description:
       - V(replace) replaces a stored list by the given one.
-      - V(by_name) merges a list of mappings that all have a C(name) (C(subnets), C(etcdClusters),
+      - V(by_name) merges a list of mappings that all have a string or number C(name) (C(subnets), C(etcdClusters),
         C(etcdMembers), C(additionalUserData), ...) item by item with the stored list - items of the same name
         are merged, new names are appended; lists of anything else still replace. To drop an item in this mode,
         give the whole list with O(list_merge=replace).
