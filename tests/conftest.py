@@ -72,3 +72,24 @@ def run_playbook(tmp_path):
         return PlaybookRun(completed)
 
     return run
+
+
+@pytest.fixture
+def molecule_test(tmp_path):
+    """Run a role's default molecule scenario in ``environment`` (plus the collection, a scratch folder and
+    this venv's tools); fails the test unless it passed with its idempotence and verify steps."""
+
+    def run(role, environment):
+        environment = dict(
+            environment, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
+            MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / 'molecule'), HOME=os.environ.get('HOME', str(tmp_path)),
+            PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''),
+        )
+        completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'molecule'), 'test'],
+                                   cwd=os.path.join(REPO, 'roles', role), env=environment,
+                                   capture_output=True, text=True, check=False)
+        output = completed.stdout + completed.stderr
+        if completed.returncode != 0 or 'idempotence' not in output or 'verify' not in output:
+            pytest.fail('molecule test of %s failed:\n%s' % (role, output[-6000:]), pytrace=False)
+
+    return run

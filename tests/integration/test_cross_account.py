@@ -16,9 +16,6 @@ What checks what:
 """
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 
 import boto3
@@ -37,7 +34,6 @@ ALL_S3 = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': '
 ONLY_STS = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 'sts:GetCallerIdentity', 'Resource': '*'}]}
 ALPHA, BETA = 'alpha.k8s.local', 'beta.k8s.local'
 ROLE_PLAYBOOK = 'playbooks/cross_account_state_store.yml'
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class World(object):
@@ -273,18 +269,9 @@ def test_errors(world, bucket, run_playbook):
         world.client('admin').get_bucket_policy(Bucket=bucket)
 
 
-def test_molecule_scenario(moto_server, aws_environment, tmp_path):
+def test_molecule_scenario(moto_server, aws_environment, molecule_test):
     """The role's molecule scenario (converge, idempotence, verify) on moto without authentication."""
     bucket = 'molecule-%s' % uuid.uuid4().hex[:12]
     boto3.client('s3', endpoint_url=moto_server.endpoint, region_name='us-east-1', aws_access_key_id='testing',
                  aws_secret_access_key='testing').create_bucket(Bucket=bucket)
-    environment = dict(
-        aws_environment, MOLECULE_BUCKET=bucket,
-        ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, 'build', 'collections'),
-        MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / 'molecule'), HOME=os.environ.get('HOME', str(tmp_path)),
-        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''),
-    )
-    completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'molecule'), 'test'],
-                               cwd=os.path.join(REPO, 'roles', 'cross_account_state_store'), env=environment,
-                               capture_output=True, text=True, check=False)
-    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-6000:]
+    molecule_test('cross_account_state_store', dict(aws_environment, MOLECULE_BUCKET=bucket))

@@ -1,16 +1,12 @@
 """The migrate_state_store role (molecule scenario, playbooks/migrate_state_store.yml) and the review workflow
 (playbooks/review_state_changes.yml), on the moto server."""
 
-import os
-import subprocess
-import sys
 
 import pytest
 import yaml
 
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = 'playbooks/migrate_state_store.yml'
 
 
@@ -43,18 +39,10 @@ def spec_of(store, name):
     return yaml.safe_load(store.read(name + '/config')[0])['spec']
 
 
-def test_molecule_scenario(moto_server, aws_environment, s3_bucket, tmp_path):
+def test_molecule_scenario(moto_server, aws_environment, s3_bucket, molecule_test):
     """prepare, converge, idempotence, verify: S3 -> S3 (every cluster) and a local store -> S3 (source removed)."""
-    environment = dict(aws_environment, MOLECULE_OLD_BUCKET=s3_bucket('old'), MOLECULE_NEW_BUCKET=s3_bucket('new'),
-                       ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, 'build', 'collections'),
-                       MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / 'molecule'), HOME=os.environ.get('HOME', str(tmp_path)),
-                       PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
-    completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'molecule'), 'test'],
-                               cwd=os.path.join(REPO, 'roles', 'migrate_state_store'), env=environment,
-                               capture_output=True, text=True, check=False)
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, output[-6000:]
-    assert 'idempotence' in output and 'verify' in output, output[-6000:]
+    molecule_test('migrate_state_store',
+                  dict(aws_environment, MOLECULE_OLD_BUCKET=s3_bucket('old'), MOLECULE_NEW_BUCKET=s3_bucket('new')))
 
 
 def test_check_mode_then_move_between_buckets(run_playbook, aws_environment, s3_bucket, stores):

@@ -3,8 +3,6 @@ client config, IAM login) is served by the test front before it, checking logins
 
 import json
 import os
-import subprocess
-import sys
 import uuid
 
 import boto3
@@ -15,7 +13,6 @@ from ansible_collections.kops.state_store.plugins.module_utils.registry import o
 
 from servers.openbao import clean_vault_environment
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ACCOUNT = '123456789012'  # moto's account
 TRUST = json.dumps({'Version': '2012-10-17', 'Statement': [
     {'Effect': 'Allow', 'Principal': {'Service': 'ec2.amazonaws.com'}, 'Action': 'sts:AssumeRole'}]})
@@ -99,25 +96,8 @@ def store_as(monkeypatch, environment, location, **settings):
     return open_store(location, settings)
 
 
-def run_molecule(front, openbao_server, cluster, tmp_path):
-    """The role's molecule scenario (converge, idempotence, verify) for ``cluster`` against the front."""
-    environment = clean_vault_environment(
-        VAULT_ADDR=front.address, VAULT_TOKEN=openbao_server.root_token,
-        MOLECULE_CLUSTER_NAME=cluster.name, MOLECULE_AWS_ACCOUNT_ID=ACCOUNT,
-        ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, 'build', 'collections'),
-        MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path / 'molecule'), HOME=os.environ.get('HOME', str(tmp_path)),
-        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''),
-    )
-    completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'molecule'), 'test'],
-                               cwd=os.path.join(REPO, 'roles', 'vault_iam_roles'), env=environment,
-                               capture_output=True, text=True, check=False)
-    output = completed.stdout + completed.stderr
-    if completed.returncode != 0 or 'idempotence' not in output or 'verify' not in output:
-        pytest.fail('molecule test failed:\n%s' % output[-6000:], pytrace=False)
-
-
-def test_role_check_converge_logins_rebind(run_playbook, vault_aws_front, openbao_server, cluster, monkeypatch,
-                                           tmp_path):
+def test_role_check_converge_logins_rebind(run_playbook, molecule_test, vault_aws_front, openbao_server, cluster,
+                                           monkeypatch):
     playbook = 'playbooks/vault_iam_roles.yml'
     root = clean_vault_environment(VAULT_TOKEN=openbao_server.root_token)
     variables = role_vars(vault_aws_front, 'secret', cluster)  # the molecule scenario keeps the default mount
@@ -129,7 +109,9 @@ def test_role_check_converge_logins_rebind(run_playbook, vault_aws_front, openba
     assert 'aws/' not in openbao_server.client().sys.list_auth_methods()['data']
     assert 'kops-nodes-%s' % cluster.name not in openbao_server.client().sys.list_policies()['data']['policies']
 
-    run_molecule(vault_aws_front, openbao_server, cluster, tmp_path)  # converge, idempotence, verify
+    molecule_test('vault_iam_roles', clean_vault_environment(  # converge, idempotence, verify
+        VAULT_ADDR=vault_aws_front.address, VAULT_TOKEN=openbao_server.root_token,
+        MOLECULE_CLUSTER_NAME=cluster.name, MOLECULE_AWS_ACCOUNT_ID=ACCOUNT))
 
     # What kOps's masters and nodes do: an IAM login with their instance role, then reads.
     secrets = 'vault://127.0.0.1:%d/secret/clusters/%s/secrets?tls=false' % (vault_aws_front.port, cluster.name)
