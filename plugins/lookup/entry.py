@@ -81,7 +81,11 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     open_folder_target,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.entries import is_secret, list_entries
-from ansible_collections.kops.state_store.plugins.module_utils.errors import NotFound, StateStoreError
+from ansible_collections.kops.state_store.plugins.module_utils.errors import (
+    NotFound,
+    StateStoreError,
+    parse_error_message,
+)
 from ansible_collections.kops.state_store.plugins.plugin_utils.store_lookup import StoreLookupBase
 
 
@@ -99,8 +103,8 @@ def _parse(data, parse, location):
         if parse == 'yaml_all':
             return list(yaml.safe_load_all(data))
         return next(iter(yaml.safe_load_all(data)), None)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise StateStoreError('%s is not valid %s: %s' % (location, parse.split('_')[0].upper(), str(exc).splitlines()[0]))
+    except (ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
+        raise StateStoreError(parse_error_message(location, parse.split('_')[0].upper(), exc))
 
 
 class LookupModule(StoreLookupBase):

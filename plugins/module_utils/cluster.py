@@ -24,6 +24,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotFound,
     PreconditionFailed,
     StateStoreError,
+    parse_error_message,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
 
@@ -92,7 +93,7 @@ def load_documents(data, what):
     try:
         return [doc for doc in yaml.load_all(data, Loader=_loader()) if doc is not None]
     except yaml.YAMLError as exc:
-        raise ClusterError('%s is not valid YAML: %s' % (what, ' '.join(str(exc).split())))
+        raise ClusterError(parse_error_message(what, 'YAML', exc))
 
 
 def dump_document(document):

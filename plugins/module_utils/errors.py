@@ -7,11 +7,41 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
+# A quoted fragment of a parser's message that holds letters or digits quotes the document (a tag, an
+# escape); grammar tokens such as ',' or '<stream end>' carry none.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _without_quoted_text(problem):
+    def keep_grammar(match):
+        quoted = match.group(0)
+        return quoted if quoted[1:2] == '<' or not re.search('[A-Za-z0-9]', quoted) else "'...'"
+
+    return _QUOTED.sub(keep_grammar, problem)
+
 
 def first_line(value):
     """The first line of an SDK error (or any text), for one-line messages; the type name when it has none."""
     lines = str(value).strip().splitlines()
     return lines[0] if lines else type(value).__name__
+
+
+def parse_error_message(what, language, exc):
+    """Why ``what`` (an entry or an option) is not valid ``language``, with the line and column, never
+    the text there: stored documents may hold secrets, and PyYAML quotes the offending line."""
+    mark = getattr(exc, 'problem_mark', None) or getattr(exc, 'context_mark', None)
+    if mark is not None:  # PyYAML, 0-based
+        line, column = mark.line + 1, mark.column + 1
+    else:  # json.JSONDecodeError, 1-based
+        line, column = getattr(exc, 'lineno', None), getattr(exc, 'colno', None)
+    if isinstance(exc, UnicodeDecodeError):
+        problem = 'not UTF-8 text (byte %d)' % exc.start
+    else:
+        problem = getattr(exc, 'problem', None) or getattr(exc, 'msg', None) or type(exc).__name__
+    position = ' at line %d, column %d' % (line, column) if line is not None else ''
+    return '%s is not valid %s%s: %s' % (what, language, position, _without_quoted_text(str(problem)))
 
 
 class StateStoreError(Exception):
