@@ -127,6 +127,24 @@ class Backend(object):
         entries = self._list(validate_entry_path(prefix, allow_root=True), recursive, hash_algorithm)
         return sorted(entries, key=lambda entry: entry.path)
 
+    def purge_versions(self, prefix, check_mode=False):
+        """Permanently remove every old version of the entries below the folder ``prefix``: noncurrent
+        versions and delete markers on S3, noncurrent generations on GCS, soft-deleted and older KV v2
+        versions on Vault (a secret without a live version loses its metadata too). Current versions stay.
+        Only the folder itself counts (``prefix`` + '/'), never a sibling that merely starts with the same
+        text (``c.example`` when the folder is ``c``). Returns how many versions (and delete markers) were
+        removed, or with ``check_mode`` would be removed, without removing any. Raises when the old versions
+        cannot be listed or some of them could not be removed (the message says how many remain).
+        Backends that keep no old versions (file, memfs, and this collection's Swift and OSS backends) have
+        nothing to remove: 0."""
+        return self._purge_versions(validate_entry_path(prefix), check_mode)
+
+    def keeps_versions(self, prefix):
+        """Whether deleting or overwriting an entry below the folder ``prefix`` leaves its content behind as
+        an old version (S3 versioning, GCS object versioning, Vault KV v2 soft deletes), as far as the
+        backend can tell without extra permissions; False for backends that keep no old versions."""
+        return self._keeps_versions(validate_entry_path(prefix))
+
     def hash(self, path, algorithm=None):
         """(algorithm, hex) of one entry: the backend's own hash when it has one and no other
         algorithm is asked for, else computed from the content."""
@@ -158,3 +176,10 @@ class Backend(object):
     def _stored_hash(self, path):
         """The server-side hash of ``hash_algorithm`` for one entry, or None."""
         return None
+
+    def _purge_versions(self, prefix, check_mode):
+        """Old versions below ``prefix`` + '/' removed (or counted); backends keeping none: 0."""
+        return 0
+
+    def _keeps_versions(self, prefix):
+        return False

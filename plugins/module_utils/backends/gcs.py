@@ -170,6 +170,48 @@ class GCSBackend(Backend):
             raise self._failure(exc, prefix)
         return entries
 
+    # -- old versions -------------------------------------------------------------------------
+    def _noncurrent(self, prefix):
+        """Noncurrent generations below the folder (listed with versions=true; they carry a deletion time)."""
+        try:
+            blobs = self._bucket.list_blobs(prefix=self._key(prefix) + '/', versions=True, retry=self._retry,
+                                            timeout=TIMEOUT)
+            return [blob for blob in blobs if blob.time_deleted is not None]
+        except self._errors.NotFound:
+            raise BadLocation("the Google Cloud Storage bucket '%s' does not exist" % self.location.bucket)
+        except self._sdk_errors as exc:
+            raise self._failure(exc, prefix)
+
+    def _purge_versions(self, prefix, check_mode):
+        """With object versioning a delete or overwrite keeps the old generation as noncurrent; each one is
+        deleted by its generation number (which removes it for good). Objects the bucket's soft-delete policy
+        keeps are out of reach of this API until their retention ends."""
+        noncurrent = self._noncurrent(prefix)
+        if check_mode:
+            return len(noncurrent)
+        root_length = len(self._key('')) + 1 if self._key('') else 0
+        for blob in noncurrent:
+            try:
+                self._bucket.delete_blob(blob.name, generation=blob.generation, retry=self._retry, timeout=TIMEOUT)
+            except self._errors.NotFound:
+                pass  # removed meanwhile
+            except self._sdk_errors as exc:
+                raise self._failure(exc, blob.name[root_length:])
+        return len(noncurrent)
+
+    def _keeps_versions(self, prefix):
+        """Noncurrent generations exist below the folder, or the bucket has object versioning on (reading that
+        needs storage.buckets.get; without it, only the generations tell)."""
+        if self._noncurrent(prefix):
+            return True
+        try:
+            bucket = self._bucket.client.get_bucket(self.location.bucket, retry=self._retry, timeout=TIMEOUT)
+        except (self._errors.Forbidden, self._errors.Unauthorized):
+            return False
+        except self._sdk_errors as exc:
+            raise self._failure(exc, prefix)
+        return bool(bucket.versioning_enabled)
+
     # -- writing ------------------------------------------------------------------------------
     def _write(self, path, data, expect, acl):
         blob = self._bucket.blob(self._key(path))

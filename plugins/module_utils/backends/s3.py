@@ -45,6 +45,7 @@ KMS_ALGORITHMS = ('aws:kms', 'aws:kms:dsse')  # their ETags are not content MD5s
 PROBE_PREFIX = '.kops-state-store-probe-'
 #: connections each client keeps open: above sync's default parallelism, so no worker waits for one
 MAX_POOL_CONNECTIONS = 32
+DELETE_BATCH = 1000  # keys one DeleteObjects request may carry
 
 _MD5_ETAG = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
 _LOCK = threading.Lock()
@@ -474,6 +475,73 @@ class S3Backend(Backend):
                         item['Key'][root_length:], size=item['Size'], version=item['ETag'],
                         hash=md5_from_etag(item['ETag']) if trust_etags else None, hash_algorithm='md5'))
         return entries
+
+    # -- old versions -------------------------------------------------------------------------
+    def _versions(self, prefix):
+        """Every version and delete marker of the objects below the folder ``prefix``, as ListObjectVersions
+        gives them: (list of version dicts, list of delete-marker dicts). Also on unversioned buckets, where
+        each object has one current version whose id is 'null'."""
+        from botocore.exceptions import ClientError
+
+        folder = self._key(prefix) + '/'
+        versions, markers = [], []
+        with s3_errors("the versions below '%s' in %s" % (prefix, self.render()), self.bucket):
+            try:
+                for page in self.client.get_paginator('list_object_versions').paginate(Bucket=self.bucket, Prefix=folder):
+                    versions.extend(item for item in page.get('Versions', []) if item['Key'].startswith(folder))
+                    markers.extend(item for item in page.get('DeleteMarkers', []) if item['Key'].startswith(folder))
+            except ClientError as exc:
+                if _code(exc) != 'AccessDenied':
+                    raise
+                raise AccessDenied("access denied to the versions below '%s' in %s: ListObjectVersions needs "
+                                   "s3:ListBucketVersions on the bucket" % (prefix, self.render()))
+        return versions, markers
+
+    def _purge_versions(self, prefix, check_mode):
+        """ListObjectVersions below the folder, then DeleteObjects with version ids, 1000 at a time: every
+        noncurrent version first, the delete markers after them (so no old content becomes current on the
+        way), as kOps's RemoveAllVersions removes an entry's versions. Per-object errors are failures."""
+        versions, markers = self._versions(prefix)
+        doomed = [dict(Key=item['Key'], VersionId=item['VersionId']) for item in versions if not item.get('IsLatest')]
+        doomed += [dict(Key=item['Key'], VersionId=item['VersionId']) for item in markers]
+        if check_mode or not doomed:
+            return len(doomed)
+        from botocore.exceptions import ClientError
+
+        failed, removed = [], 0
+        with s3_errors("the old versions below '%s' in %s" % (prefix, self.render()), self.bucket):
+            for start in range(0, len(doomed), DELETE_BATCH):
+                batch = doomed[start:start + DELETE_BATCH]
+                try:
+                    errors = self.client.delete_objects(
+                        Bucket=self.bucket, Delete=dict(Objects=batch, Quiet=True)).get('Errors', [])
+                except ClientError as exc:
+                    if _code(exc) != 'AccessDenied':
+                        raise
+                    errors = [dict(Key=item['Key'], VersionId=item['VersionId'], Code='AccessDenied',
+                                   Message='DeleteObjects was denied') for item in batch]
+                failed.extend(errors)
+                removed += len(batch) - len(errors)
+        if failed:
+            root_length = len(self._key('')) + 1 if self._key('') else 0
+            reasons = '; '.join('%s (version %s): %s %s' % (
+                item.get('Key', '?')[root_length:], item.get('VersionId'), item.get('Code'), item.get('Message', ''))
+                for item in failed[:3])
+            error = AccessDenied if all(item.get('Code') == 'AccessDenied' for item in failed) else BackendFailure
+            raise error("could not permanently remove %d of the %d old versions and delete markers below '%s' in %s, "
+                        "%d remain: %s%s (removing a version needs s3:DeleteObjectVersion; Object Lock and MFA "
+                        "delete prevent it)" % (len(failed), len(doomed), prefix, self.render(), len(doomed) - removed,
+                                                reasons, '; ...' if len(failed) > 3 else ''))
+        return removed
+
+    def _keeps_versions(self, prefix):
+        """Seen in the folder's version listing (no s3:GetBucketVersioning needed): old versions or delete
+        markers exist, or a current version has a real version id (written while versioning was on). A
+        bucket whose versioning was switched on after every entry below was written cannot be told apart
+        from an unversioned one this way."""
+        versions, markers = self._versions(prefix)
+        return bool(markers) or any(
+            not item.get('IsLatest') or item.get('VersionId') not in (None, 'null') for item in versions)
 
     # -- writing ------------------------------------------------------------------------------
     def _write(self, path, data, expect, acl):

@@ -247,6 +247,64 @@ class VaultBackend(Backend):
             entries.append(Entry(path, size=len(data), version=version))
         return entries
 
+    # -- old versions -------------------------------------------------------------------------
+    def _secret_paths(self, folder):
+        """Every secret below a folder (its path relative to the store), soft-deleted ones included."""
+        hvac = _hvac()
+        try:
+            keys = self.kv.list_secrets(self._secret_path(folder), mount_point=self.mount)['data']['keys']
+        except hvac.exceptions.InvalidPath:
+            return []
+        paths = []
+        for key in keys:
+            path = posixpath.join(folder, key.rstrip('/'))
+            paths.extend(self._secret_paths(path) if key.endswith('/') else [path])
+        return paths
+
+    def _old_versions(self, path):
+        """(old version numbers whose content still exists, whether the secret has no live version, its current
+        version number) of one secret; None when it has no metadata."""
+        hvac = _hvac()
+        try:
+            metadata = self.kv.read_secret_metadata(self._secret_path(path), mount_point=self.mount)['data']
+        except hvac.exceptions.InvalidPath:
+            return None
+        current = metadata.get('current_version') or 0
+        versions = metadata.get('versions') or {}
+        dead = current == 0 or _is_deleted(versions.get(str(current), {}))
+        old = sorted(int(number) for number, version in versions.items()
+                     if (dead or int(number) != current) and not version.get('destroyed'))
+        return old, dead, current
+
+    def _purge_versions(self, prefix, check_mode):
+        """KV v2 keeps every version: older versions of a live secret are destroyed (their content removed);
+        a secret without a live version (soft-deleted, as a delete leaves it) has its versions destroyed and
+        then its metadata deleted, which removes it completely, as kOps's RemoveAllVersions does. Returns the
+        number of versions whose content was removed, plus one per deleted metadata of a secret whose versions
+        were all destroyed already."""
+        removed = 0
+        with self._errors('remove the old versions of', prefix):
+            for path in self._secret_paths(prefix):
+                found = self._old_versions(path)
+                if found is None:
+                    continue  # removed meanwhile
+                old, dead, current = found
+                removed += len(old) or (1 if dead else 0)
+                if check_mode:
+                    continue
+                secret = self._secret_path(path)
+                if old:
+                    # numbered versions only: a version written meanwhile is never destroyed
+                    self.kv.destroy_secret_versions(secret, old, mount_point=self.mount)
+                if dead:
+                    again = self._old_versions(path)
+                    if again is not None and again[1] and again[2] == current:  # still no newer version
+                        self.kv.delete_metadata_and_all_versions(secret, mount_point=self.mount)
+        return removed
+
+    def _keeps_versions(self, prefix):
+        return True  # a KV v2 delete is a soft delete, and every write keeps the previous version
+
     # -- writing ------------------------------------------------------------------------------
     def _write(self, path, data, expect, acl):
         hvac = _hvac()
