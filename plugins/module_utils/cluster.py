@@ -548,12 +548,68 @@ def plan_delete(backend, name):
     return Plan(stored.cluster, dict((g, d) for g, (d, _v) in stored.groups.items()), writes, [])
 
 
-def delete_cluster(backend, name, check_mode=False):
+class DeletePlan(Plan):
+    """The Plan of a deletion, with ``old_versions``: how many old versions and delete markers existed below
+    the cluster folder before the run (all of them removed, or in check mode to be removed)."""
+
+    def __init__(self, plan, old_versions=0):
+        super(DeletePlan, self).__init__(plan.cluster, plan.groups, plan.writes, plan.warnings)
+        self.old_versions = old_versions
+
+    @property
+    def changed(self):
+        return bool(self.writes) or bool(self.old_versions)
+
+
+def delete_cluster(backend, name, check_mode=False, purge_versions=True):
+    """Remove a cluster's state as `kops delete cluster` does, every version included:
+
+    1. plan the deletes (refused when the folder holds entries kOps does not know) and count the old versions
+       and delete markers below ``<name>/``, before anything is deleted: where they cannot be listed, the
+       run fails here and changes nothing;
+    2. with ``purge_versions`` false, refuse (changing nothing) when old versions exist or the store would keep
+       the deleted entries as old versions;
+    3. delete the current entries, config last;
+    4. remove every old version and delete marker below ``<name>/``: those the deletes just left, and those
+       of entries deleted long ago (rotated secrets).
+
+    A folder without config and without current entries whose old versions remain (left by an interrupted
+    run, or by a deletion that kept versions) gets step 4 alone. A folder without config that still holds
+    entries is not a cluster and is left alone, as before. Returns a DeletePlan."""
     plan = plan_delete(backend, name)
-    if not check_mode:
-        for write in plan.writes:
-            try:
-                backend.delete(write.path, expect=write_expectation(backend, write.version))
-            except NotFound:
-                pass  # already gone: someone else is deleting too
-    return plan
+    if not plan.writes and backend.list(name, recursive=True):
+        return DeletePlan(plan)
+    old = backend.purge_versions(name, check_mode=True)
+    if not purge_versions:
+        keeps = bool(plan.writes) and backend.keeps_versions(name)
+        if old or keeps:
+            raise ClusterError(
+                'refusing to delete cluster %s with purge_versions=false: %s keeps old versions of its entries '
+                '(%d old versions and delete markers below %s/ now%s); they hold its secrets and keys. Set '
+                'purge_versions=true (the default) to remove every version, as kops delete cluster does. Nothing '
+                'was deleted' % (name, backend.render(), old, backend.render(name),
+                                 ', and the %d entries deleted now would stay as old versions' % len(plan.writes)
+                                 if keeps else ''))
+    if check_mode:
+        return DeletePlan(plan, old)
+    for write in plan.writes:
+        try:
+            backend.delete(write.path, expect=write_expectation(backend, write.version))
+        except NotFound:
+            pass  # already gone: someone else is deleting too
+    deleted = 'the current entries of cluster %s were deleted, but ' % name if plan.writes else ''
+    if not purge_versions:
+        left = backend.purge_versions(name, check_mode=True)
+        if left:  # versioning the listing could not show (switched on after every entry was written)
+            raise ClusterError('%s%d old versions and delete markers of them remain below %s/ (purge_versions=false); '
+                               'run the task again with purge_versions=true to remove them'
+                               % (deleted or 'cluster %s: ' % name, left, backend.render(name)))
+    elif old or plan.writes:
+        try:
+            backend.purge_versions(name)
+        except StateStoreError as exc:
+            if deleted:  # same error type, saying what was done already
+                exc.args = ('%snot all of its old versions: %s. Run the task again to remove the rest'
+                            % (deleted, exc),)
+            raise
+    return DeletePlan(plan, old)

@@ -50,9 +50,37 @@ options:
         C(secrets/), C(instancegroup/), C(igconfig/), C(manifests/) and C(backups/). C(config) is removed
         last, so an interrupted run leaves the cluster discoverable and can be repeated. A separate
         C(secretStore)/C(keyStore) outside the cluster folder is not touched. No cloud resource is touched.
+      - B(Versioned stores.) On a store that keeps old versions - an S3 bucket with versioning on (or suspended),
+        a GCS bucket with object versioning - deleting an entry leaves its content behind as an old version (S3
+        adds a delete marker), so every secret and key would stay recoverable. With O(purge_versions=true) (the
+        default) the module therefore removes, after the current entries, every old version and delete marker
+        below C(<name>/) for good - those the deletion just left and those of entries deleted or overwritten
+        earlier (rotated secrets) - as C(kops delete cluster) removes all versions of each entry on S3. This is
+        C(ListObjectVersions) then C(DeleteObjects) with version ids on S3 (permissions C(s3:ListBucketVersions) and
+        C(s3:DeleteObjectVersion)); on GCS each noncurrent generation is deleted by its number. Only the folder
+        C(<name>/) is touched, never a cluster whose name merely starts with O(name).
+      - The versions are listed before anything is deleted; when that is not allowed (for example no
+        C(s3:ListBucketVersions)) the task fails and deletes nothing. If removing an old version fails after the
+        current entries were deleted, the task fails saying how many remain; running it again removes the rest
+        (a folder without C(config) and without current entries, holding only old versions, is cleaned up too).
+      - Objects held by a GCS bucket's soft-delete policy, by S3 Object Lock or by a provider's own version
+        keeping on Swift or OSS are out of reach of this module.
     type: str
     choices: [present, absent]
     default: present
+  purge_versions:
+    description:
+      - With O(state=absent), whether to permanently remove every old version and delete marker below the
+        cluster's folder (see O(state)).
+      - V(false) never removes a version. On a store that keeps old versions of the cluster's entries, or would
+        keep the ones the deletion leaves, the task fails naming how many there are, and deletes nothing. One case
+        cannot be seen beforehand - an S3 bucket whose versioning was switched on only after every entry of the
+        cluster was written (their version ids are still C(null)) - there the entries are deleted and the task
+        then fails, naming the old versions left. Either way the module never reports a cluster deleted while old
+        versions of its entries remain that it can list.
+      - Stores where this module sees no versions (C(file://), C(memfs://), Swift, OSS) behave the same either way.
+    type: bool
+    default: true
   spec:
     description:
       - Partial cluster spec deep-merged into the stored C(spec) - mappings merge key by key, scalars replace,
@@ -202,6 +230,7 @@ EXAMPLES = r'''
   kops.state_store.cluster:
     name: demo.k8s.local
     state: absent
+  register: deleted       # deleted.old_versions_removed: old versions and delete markers removed for good
 '''
 
 RETURN = r'''
@@ -234,6 +263,15 @@ changed_entries:
   type: list
   elements: str
   sample: [demo.k8s.local/config, demo.k8s.local/instancegroup/nodes]
+old_versions_removed:
+  description:
+    - With O(state=absent), the number of old versions and delete markers that existed below the cluster's folder
+      before the task and were (in check mode, would be) permanently removed; 0 on stores without versions.
+    - On a versioned store, the versions and delete markers that deleting the current entries leaves behind are
+      removed too; they are not counted here (those entries are in RV(changed_entries)).
+  returned: when O(state=absent)
+  type: int
+  sample: 7
 '''
 
 from ansible.module_utils.basic import env_fallback
@@ -291,6 +329,7 @@ def main():
             zones=dict(type='list', elements='str'),
             kubernetes_version=dict(type='str'),
             network_cidr=dict(type='str'),
+            purge_versions=dict(type='bool', default=True),
         ),
         required_if=[('replace', True, ('definition',))],
     )
@@ -303,7 +342,7 @@ def main():
         name = check_name(params['name'], 'cluster name')
         backend = open_configured_store(module.settings)
         if params['state'] == 'absent':
-            plan = delete_cluster(backend, name, module.check_mode)
+            plan = delete_cluster(backend, name, module.check_mode, purge_versions=params['purge_versions'])
             cluster, groups = None, []
         else:
             request = ClusterRequest(
@@ -332,6 +371,8 @@ def main():
             instance_groups=groups,
             changed_entries=[write.path for write in plan.writes],
         )
+        if params['state'] == 'absent':
+            result['old_versions_removed'] = plan.old_versions
         if module._diff:
             result['diff'] = [entry_diff(backend, write) for write in plan.writes if write.before or write.after]
     module.exit_json(**result)
