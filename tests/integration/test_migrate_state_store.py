@@ -146,3 +146,36 @@ def test_review_replace_lists_added_entries(run_playbook, aws_environment, s3_bu
     assert result.rc == 0, result
     assert "Entries the proposal adds: ['instancegroup/extra']" in result.output
     assert tree(stores(production)) == before
+
+
+def test_delete_source_leaves_no_version_in_a_versioned_bucket(run_playbook, aws_environment, s3_bucket, stores):
+    """The source's removal (kops.state_store.cluster, state: absent) takes every version of the moved cluster
+    with it: old secrets and keys, their delete markers, and the versions the deletion itself leaves."""
+    import boto3
+
+    client = boto3.client('s3', endpoint_url=aws_environment['AWS_ENDPOINT_URL'], region_name='us-east-1',
+                          aws_access_key_id='testing', aws_secret_access_key='testing')
+    old_bucket = s3_bucket('old')
+    client.put_bucket_versioning(Bucket=old_bucket, VersioningConfiguration={'Status': 'Enabled'})
+    old, new = 's3://%s' % old_bucket, 's3://%s' % s3_bucket('new')
+    for _round in range(2):  # every entry gets an old version, as after a key rotation
+        seed(stores(old), 'a.k8s.local')
+        seed(stores(old), 'a.k8s.local.old')
+    stores(old).write('a.k8s.local/secrets/rotated', b'{"Data": "b2xk"}')
+    stores(old).delete('a.k8s.local/secrets/rotated')
+
+    def versions(prefix):
+        found = []
+        for page in client.get_paginator('list_object_versions').paginate(Bucket=old_bucket, Prefix=prefix):
+            found += [(item['Key'], item['VersionId']) for item in page.get('Versions', []) + page.get('DeleteMarkers', [])]
+        return sorted(found)
+
+    other = versions('a.k8s.local.old/')
+    assert len(other) == 8
+    moved = run_playbook(PLAYBOOK, dict(source=old, destination=new, clusters=['a.k8s.local'], update_done=True,
+                                        delete_source=True), env=aws_environment)
+    assert moved.rc == 0, moved
+    assert versions('a.k8s.local/') == []
+    assert versions('') == other
+    assert sorted(tree(stores(new))) == ['a.k8s.local/config', 'a.k8s.local/instancegroup/nodes',
+                                         'a.k8s.local/pki/private/ca/keyset.yaml', 'a.k8s.local/secrets/admin']
