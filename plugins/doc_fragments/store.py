@@ -164,8 +164,27 @@ options:
 options:
   reveal_secrets:
     description:
-      - Show the content of secret entries. Entries in a C(secrets/) or C(pki/) folder (and entries
-        marked secret) are otherwise replaced by a note in results and diffs, and their hashes are left out.
+      - Show the content of secret entries. Otherwise their content is replaced by a note in results and diffs,
+        their hashes are left out, and the lookup refuses to read them.
+      - Secret entries are every C(vault://) entry; entries below a C(secrets/), C(pki/), C(private/) or C(backups/)
+        folder anywhere in their full location (kOps's secret store, key store and etcd backups, wherever a
+        cluster's C(secretStore) and C(keyStore) put them); entries whose content is secret material in one of
+        kOps's formats (a PEM private key, a keyset with C(privateMaterial), a secret in the secret store's JSON
+        form with its single C(Data) key);
+        and entries matching O(secret_patterns). See C(docs/secrets.md).
     type: bool
     default: false
+'''
+
+    SECRET_PATTERNS = r'''
+options:
+  secret_patterns:
+    description:
+      - More entries to treat as secret, as glob patterns (C(fnmatch), case-sensitive; C(*) also matches C(/))
+        matched against the entry's path relative to the store and against its full location, for example
+        V(*/tokens/*) or V(s3://my-kops-state/*/addons/*-credentials*).
+      - They add to the entries the collection always treats as secret; nothing can make those public.
+    type: list
+    elements: str
+    default: []
 '''

@@ -14,12 +14,14 @@ description:
   - Returns the content of each entry named in the terms, optionally parsed from YAML or JSON, or, with
     O(list=true), the entries below each folder named.
   - Runs on the controller, with the controller's environment, C(~/.kops.yaml) and credentials.
-  - Reading an entry in a C(secrets/) or C(pki/) folder fails unless O(reveal_secrets=true).
+  - Reading a secret entry (see O(reveal_secrets)) fails unless O(reveal_secrets=true); the message names
+    the entry, never its content.
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
   - kops.state_store.store.SECRETS
+  - kops.state_store.store.SECRET_PATTERNS
 options:
   _terms:
     description:
@@ -111,25 +113,29 @@ class LookupModule(StoreLookupBase):
     def run(self, terms, variables=None, **kwargs):
         settings = self.store_settings(variables, **kwargs)
         reveal = self.get_option('reveal_secrets')
+        patterns = self.get_option('secret_patterns')
         results = []
         with self.store_errors():
             for term in terms:
                 if self.get_option('list'):
                     backend, path = open_folder_target(settings, term)
-                    results.extend(list_entries(backend, path, self.get_option('recursive'), reveal))
+                    results.extend(list_entries(backend, path, self.get_option('recursive'), reveal, patterns))
                 else:
-                    results.append(self._read(settings, term, reveal))
+                    results.append(self._read(settings, term, reveal, patterns))
         return results
 
-    def _read(self, settings, term, reveal):
+    def _read(self, settings, term, reveal, patterns):
         backend, path = open_entry_target(settings, term)
         location = backend.render(path)
-        if is_secret(backend, path) and not reveal:
-            raise StateStoreError('%s is a secret entry; set reveal_secrets=true to read it' % location)
+        refusal = StateStoreError('%s is a secret entry; set reveal_secrets=true to read it' % location)
+        if not reveal and is_secret(backend, path, patterns):
+            raise refusal  # before reading: the secret never reaches the controller
         try:
             data, _version = backend.read(path)
         except NotFound:
             if self.get_option('default') is not None:
                 return self.get_option('default')
             raise
+        if not reveal and is_secret(backend, path, contents=(data,)):
+            raise refusal
         return _parse(data, self.get_option('parse'), location)

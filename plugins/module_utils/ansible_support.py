@@ -22,6 +22,9 @@ from ansible_collections.kops.state_store.plugins.module_utils.registry import (
 # Options every module and the lookup accept (documented in the kops.state_store.store doc fragment):
 # the store location and the settings of every backend.
 STORE_ARGUMENT_SPEC = dict(state_store=dict(type='str'), **backend_options())
+# Options of the modules that show or select entries (kops.state_store.store.SECRET_PATTERNS and .SECRETS).
+SECRET_PATTERNS_ARGUMENT_SPEC = dict(secret_patterns=dict(type='list', elements='str', default=[], no_log=False))
+SECRETS_ARGUMENT_SPEC = dict(reveal_secrets=dict(type='bool', default=False), **SECRET_PATTERNS_ARGUMENT_SPEC)
 
 
 def store_settings(get_option):
@@ -72,8 +75,3 @@ class StateStoreModule(AnsibleModule):
             yield
         except StateStoreError as exc:
             self.fail_json(msg=error_message(exc))
-
-    def hide(self, value):
-        """Keep a secret value out of every result, diff and log line of this run."""
-        if value:
-            self.no_log_values.add(value)

@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed
 
 from ansible_collections.kops.state_store.plugins.module_utils.entries import write_expectation
 from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, NotFound
+from ansible_collections.kops.state_store.plugins.module_utils.secrets import is_secret_location
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, content_hash
 
 #: how many changed paths a report lists; the counts stay exact beyond it
@@ -34,7 +35,7 @@ class SyncReport(object):
 
     def __init__(self, max_listed=MAX_LISTED):
         self.max_listed = max_listed
-        self.copied = self.deleted = self.unchanged = self.bytes = 0
+        self.copied = self.deleted = self.unchanged = self.bytes = self.secrets_skipped = 0
         self.copied_paths = []
         self.deleted_paths = []
         self.truncated = False
@@ -70,7 +71,7 @@ class SyncReport(object):
         return dict(
             changed=self.changed, copied=self.copied, deleted=self.deleted, unchanged=self.unchanged,
             bytes=self.bytes, copied_paths=list(self.copied_paths), deleted_paths=list(self.deleted_paths),
-            truncated=self.truncated,
+            truncated=self.truncated, secrets_skipped=self.secrets_skipped,
         )
 
 
@@ -121,15 +122,19 @@ def check_not_overlapping(source_location, dest_location):
 
 class Sync(object):
     """Copy every selected source entry that is missing or different at the destination and, with
-    ``delete``, remove selected destination entries the source does not have."""
+    ``delete``, remove selected destination entries the source does not have. With ``skip_secrets``,
+    entries secret by their location on either side (see secrets.is_secret_location, with
+    ``secret_patterns``) are left alone on both sides."""
 
     def __init__(self, source, destination, include=(), exclude=(), delete=False, parallel=16, acl=None,
-                 check_mode=False, max_listed=MAX_LISTED):
+                 check_mode=False, max_listed=MAX_LISTED, skip_secrets=False, secret_patterns=()):
         check_not_overlapping(source.location, destination.location)
         self.source = source
         self.destination = destination
         self.include = list(include or ())
         self.exclude = list(exclude or ())
+        self.skip_secrets = skip_secrets
+        self.secret_patterns = list(secret_patterns or ())
         self.delete = delete
         self.parallel = max(1, parallel)
         self.acl = acl
@@ -143,10 +148,22 @@ class Sync(object):
             return False
         return not any(fnmatch.fnmatchcase(path, pattern) for pattern in self.exclude)
 
+    def secret(self, path):
+        """Whether ``skip_secrets`` leaves this path alone (decided alike for both sides)."""
+        return self.skip_secrets and any(
+            is_secret_location(backend.location.join(path), path, self.secret_patterns)
+            for backend in (self.source, self.destination))
+
     def _listing(self, backend, other):
         """The selected entries of one side, hashed the other side's way where this side can choose."""
-        return [entry for entry in backend.list('', recursive=True, hash_algorithm=other.hash_algorithm)
-                if not entry.is_dir and self.selected(entry.path)]
+        listed = [entry for entry in backend.list('', recursive=True, hash_algorithm=other.hash_algorithm)
+                  if not entry.is_dir and self.selected(entry.path)]
+        if not self.skip_secrets:
+            return listed
+        kept = [entry for entry in listed if not self.secret(entry.path)]
+        if backend is self.source:
+            self.report.secrets_skipped = len(listed) - len(kept)
+        return kept
 
     def run(self):
         """Copy and delete; returns the report. In check mode, decides the same and writes nothing."""

@@ -17,13 +17,15 @@ description:
   - The entry is read first and written only when its content differs, so a second run with the same
     input reports no change. Every write is guarded by the backend's version check, so a change made
     by someone else between the read and the write makes the task fail instead of being overwritten.
-  - Entries in a C(secrets/) or C(pki/) folder, and entries with O(secret=true), never show their content
-    in results, diffs or logs unless O(reveal_secrets=true).
+  - Secret entries (see O(reveal_secrets)) and entries with O(secret=true) never show their content in
+    results, diffs, warnings or logs unless O(reveal_secrets=true). O(content) is never logged and shows
+    masked in the task's invocation, whatever the entry.
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
   - kops.state_store.store.SECRETS
+  - kops.state_store.store.SECRET_PATTERNS
 options:
   path:
     description:
@@ -60,7 +62,7 @@ options:
     type: str
   secret:
     description:
-      - Treat this entry as secret even outside C(secrets/) and C(pki/).
+      - Treat this entry as secret even where the collection would not (see O(reveal_secrets)).
     type: bool
     default: false
 attributes:
@@ -116,7 +118,7 @@ size:
   type: int
   sample: 1024
 sha256:
-  description: SHA-256 of the entry's content after the task; null when absent or secret.
+  description: SHA-256 of the entry's content after the task; null when absent, or secret and not revealed.
   returned: always
   type: str
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
@@ -130,6 +132,7 @@ secret:
 import hashlib
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
+    SECRETS_ARGUMENT_SPEC,
     StateStoreModule,
     open_entry_target,
 )
@@ -140,6 +143,9 @@ from ansible_collections.kops.state_store.plugins.module_utils.entries import (
     remove_entry,
 )
 
+# What AnsibleModule shows for a no_log value; ``content`` keeps showing it in the invocation.
+MASKED = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+
 
 def read_src(module):
     try:
@@ -149,45 +155,58 @@ def read_src(module):
         module.fail_json(msg='cannot read src %s: %s' % (module.params['src'], exc.strerror))
 
 
+def show_in_diff(module, content):
+    """``content`` is no_log, so AnsibleModule never logs it and masks it in every result, failures
+    included; once the entry is known not to be secret, its diff may show it again (unless another
+    no_log option holds the same text)."""
+    other_secrets = [module.params.get(name) for name, spec in module.argument_spec.items()
+                     if spec.get('no_log') and name != 'content']
+    if content not in other_secrets:
+        module.no_log_values.discard(content)
+
+
 def main():
     module = StateStoreModule(
         argument_spec=dict(
             path=dict(type='str', required=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            content=dict(type='str'),
+            content=dict(type='str', no_log=True),
             src=dict(type='path'),
             create_only=dict(type='bool', default=False),
             acl=dict(type='str'),
             secret=dict(type='bool', default=False),
-            reveal_secrets=dict(type='bool', default=False),
+            **SECRETS_ARGUMENT_SPEC
         ),
         mutually_exclusive=[('content', 'src')],
         required_if=[('state', 'present', ('content', 'src'), True)],
     )
     params = module.params
+    content = params['content']
+    if content is not None:
+        params['content'] = MASKED  # the invocation in the result shows it masked, whatever the entry
     with module.store_errors():
         backend, path = open_entry_target(module.settings, params['path'])
-        secret = is_secret(backend, path, params['secret'])
         if params['state'] == 'present':
-            data = params['content'].encode('utf-8') if params['src'] is None else read_src(module)
-            if secret and not params['reveal_secrets']:
-                module.hide(params['content'])
+            data = content.encode('utf-8') if content is not None else read_src(module)
             change = put_entry(backend, path, data, params['create_only'], params['acl'], module.check_mode)
         else:
             change = remove_entry(backend, path, module.check_mode)
         location = backend.render(path)
 
     after = change.after
+    secret = is_secret(backend, path, params['secret_patterns'], (change.before, after), params['secret'])
+    reveal = params['reveal_secrets']
+    if content is not None and (reveal or not secret):
+        show_in_diff(module, content)
     result = dict(
         changed=change.changed,
         location=location,
         exists=after is not None,
         size=None if after is None else len(after),
-        sha256=None if after is None or secret else hashlib.sha256(after).hexdigest(),
+        sha256=None if after is None or (secret and not reveal) else hashlib.sha256(after).hexdigest(),
         secret=secret,
     )
     if module._diff:
-        reveal = params['reveal_secrets']
         result['diff'] = dict(
             before_header=location,
             after_header=location,

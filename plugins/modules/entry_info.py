@@ -15,13 +15,14 @@ description:
   - Reads one entry with its size and content hash, or lists the entries below a folder (its direct
     children, or the whole tree) with sizes and hashes.
   - Content is returned as text when it is UTF-8, else as base64 (see RV(encoding)).
-  - The content and hashes of entries in C(secrets/) or C(pki/) folders are left out unless
+  - The content and hashes of secret entries (see O(reveal_secrets)) are left out unless
     O(reveal_secrets=true).
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
   - kops.state_store.store.SECRETS
+  - kops.state_store.store.SECRET_PATTERNS
 options:
   path:
     description:
@@ -141,6 +142,7 @@ entries:
 '''
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
+    SECRETS_ARGUMENT_SPEC,
     StateStoreModule,
     open_entry_target,
     open_folder_target,
@@ -159,20 +161,20 @@ def main():
             path=dict(type='str', default=''),
             list=dict(type='bool', default=False),
             recursive=dict(type='bool', default=False),
-            reveal_secrets=dict(type='bool', default=False),
+            **SECRETS_ARGUMENT_SPEC
         ),
     )
     params = module.params
-    reveal = params['reveal_secrets']
+    reveal, patterns = params['reveal_secrets'], params['secret_patterns']
     with module.store_errors():
         if params['list']:
             backend, path = open_folder_target(module.settings, params['path'])
-            entries = list_entries(backend, path, params['recursive'], reveal)
+            entries = list_entries(backend, path, params['recursive'], reveal, patterns)
             module.exit_json(changed=False, location=backend.render(path), entries=entries)
 
         backend, path = open_entry_target(module.settings, params['path'])
         data, _version = read_or_none(backend, path)
-        secret = is_secret(backend, path)
+        secret = is_secret(backend, path, patterns, (data,))
         result = dict(changed=False, location=backend.render(path), exists=data is not None,
                       size=None, hash=None, hash_algorithm=None, content=None, encoding=None, redacted=False)
         if data is not None:

@@ -25,11 +25,13 @@ description:
     Writes are guarded by the version seen in the listing, so an entry changed at the destination during the
     run makes the task fail instead of being silently overwritten.
   - A run that was interrupted can simply be run again; only what is still missing or different is copied.
-  - Entry paths (never contents) are listed in the result, so secrets are not revealed.
+  - Entry paths (never contents) are listed in the result, so secrets are not revealed. With
+    O(skip_secrets=true), secret entries are not even copied.
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
+  - kops.state_store.store.SECRET_PATTERNS
 options:
   src:
     description:
@@ -63,6 +65,15 @@ options:
     type: list
     elements: str
     default: []
+  skip_secrets:
+    description:
+      - Leave secret entries alone on both sides - neither copied, deleted nor verified - for copies that must
+        not hold secrets (a review copy, a git history). Secret here means by location, as the other modules
+        see it (every C(vault://) entry; C(secrets/), C(pki/), C(private/) and C(backups/) folders;
+        O(secret_patterns)); contents are not inspected.
+      - RV(secrets_skipped) counts the source entries left out.
+    type: bool
+    default: false
   parallel:
     description:
       - How many transfers run at the same time.
@@ -168,6 +179,11 @@ deleted_paths:
   type: list
   elements: str
   sample: []
+secrets_skipped:
+  description: Number of source entries left out as secret (only with O(skip_secrets=true)).
+  returned: always
+  type: int
+  sample: 0
 truncated:
   description: True when RV(copied_paths) or RV(deleted_paths) was cut at O(max_listed).
   returned: always
@@ -187,6 +203,7 @@ differences:
 '''
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
+    SECRET_PATTERNS_ARGUMENT_SPEC,
     StateStoreModule,
     error_message,
     open_configured_store,
@@ -208,6 +225,8 @@ def main():
             verify=dict(type='bool', default=False),
             acl=dict(type='str'),
             max_listed=dict(type='int', default=1000),
+            skip_secrets=dict(type='bool', default=False),
+            **SECRET_PATTERNS_ARGUMENT_SPEC
         ),
     )
     params = module.params
@@ -215,7 +234,8 @@ def main():
         source = open_store(params['src'], module.settings) if params['src'] else open_configured_store(module.settings)
         destination = open_store(params['dest'], module.settings)
         sync = Sync(source, destination, params['include'], params['exclude'], params['delete'], params['parallel'],
-                    params['acl'], module.check_mode, params['max_listed'])
+                    params['acl'], module.check_mode, params['max_listed'], params['skip_secrets'],
+                    params['secret_patterns'])
 
     result = dict(src=source.render(), dest=destination.render(), verified=None)
     try:
