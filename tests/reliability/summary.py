@@ -52,7 +52,7 @@ NOTES = (
     'Timings are from a shared 2-core machine under heavy load; compare runs on the same machine only.',
 )
 
-TOTALS = ('operations', 'processes', 'lost updates', 'faults injected', 'inputs tried', 'leaks found')
+TOTALS = ('operations', 'processes', 'lost updates', 'faults injected', 'inputs tried', 'leaks found', 'log lines scanned')
 
 
 class Figures(object):
@@ -125,7 +125,7 @@ class Figures(object):
 
     # -- rendering ----------------------------------------------------------------------------
     def render(self):
-        summary = ['%-16s %s' % (name + ':', value) for name, value in self.totals.items()]
+        summary = ['%-18s %s' % (name + ':', value) for name, value in self.totals.items()]
         doc = [
             '# Reliability and security figures',
             '',

@@ -1,9 +1,12 @@
 """Secrets in the output: every module, the lookup and the migrate role run at -vvvv with --diff (see
-playbooks/secrets.yml) with known secret values in credentials and in secrets/ and pki/ entries; the
-whole output is scanned for them. The last task reveals one on purpose: the scan must find it there,
-which shows it can find a leak."""
+playbooks/secrets.yml) with known secret values in credentials, in secrets/, pki/, backups/ and Vault key
+store entries, and in tasks that fail; the whole output and every module's log lines (the journal, through
+the stand-in in journal/) are scanned for them. The last task reveals one on purpose: the scan must find
+it there, which shows it can find a leak."""
 
 import base64
+import json
+import os
 import uuid
 
 from reliability.summary import FIGURES
@@ -28,19 +31,27 @@ def test_no_secret_in_any_output(run_playbook, moto_server, openbao_server, vaul
         vault_store='vault://127.0.0.1:%d/%s/state' % (openbao_server.port, vault_mount),
         vault_token=vault_token, secret=secrets['entry content'],
         src='file://%s' % (tmp_path / 'src'), dest='file://%s' % (tmp_path / 'dest'))
+    journal = tmp_path / 'journal.jsonl'
     environment = dict(S3_ENDPOINT=moto_server.endpoint, S3_ACCESS_KEY_ID='testing',
-                       S3_SECRET_ACCESS_KEY=secrets['S3 secret key'])
+                       S3_SECRET_ACCESS_KEY=secrets['S3 secret key'], KOPS_TEST_JOURNAL=str(journal),
+                       PYTHONPATH=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'journal'))
     result = run_playbook('tests/reliability/playbooks/secrets.yml', extra_vars, args=['-vvvv', '--diff'],
                           env=environment)
     assert result.rc == 0, result
     assert MARKER in result.output
     before, revealed = result.output.split(MARKER, 1)
+    logged = [json.loads(line) for line in journal.read_text().splitlines()]
+    invocations = [entry['MESSAGE'] for entry in logged if 'Invoked with' in entry['MESSAGE']]
+    assert len(invocations) >= result.output.count('TASK [') // 2  # every module run logged its invocation
+    log_before = '\n'.join(invocations[:-1])  # the last one is the REVEAL task's
     forms = dict((name, (value, base64.b64encode(value.encode()).decode())) for name, value in secrets.items())
-    leaks = dict((name, sum(before.count(form) for form in values)) for name, values in forms.items())
-    FIGURES.add(operations=result.output.count('TASK ['), leaks_found=sum(leaks.values()))
+    leaks = dict((name, sum(text.count(form) for form in values for text in (before, log_before)))
+                 for name, values in forms.items())
+    FIGURES.add(operations=result.output.count('TASK ['), leaks_found=sum(leaks.values()),
+                log_lines_scanned=len(logged))
     for name, values in forms.items():
-        FIGURES.row('Secrets in -vvvv --diff output (entry, entry_info, cluster, cluster_info, sync, lookup, '
-                    'migrate role)', ['secret', 'leaks while hidden', 'shown once revealed on purpose'],
+        FIGURES.row('Secrets in -vvvv --diff output and module log lines (entry, entry_info, cluster, '
+                    'cluster_info, sync, lookup, migrate role; failing tasks too)', ['secret', 'leaks while hidden', 'shown once revealed on purpose'],
                     [name, leaks[name], ('yes' if values[0] in revealed else 'no') if name == 'entry content'
                      else 'n/a: credentials are never shown'])
     assert leaks == dict((name, 0) for name in secrets)
