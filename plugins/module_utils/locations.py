@@ -148,7 +148,11 @@ def _parse_vault(location, parts):
             "vault location '%s' must have both a KV v2 mount and a path "
             "(vault://host[:port]/<mount>/<path>)" % location
         )
-    query = dict(pair.partition('=')[::2] for pair in parts.query.split('&') if pair)
+    pairs = [pair.partition('=')[::2] for pair in parts.query.split('&') if pair]
+    query = dict(pairs)
+    if len(query) != len(pairs):
+        # Go's url.Query().Get, which kOps uses, takes the first value: refuse rather than guess which one counts
+        raise BadLocation("vault location '%s' repeats a query parameter; give tls at most once" % location)
     unknown = set(query) - {'tls'}
     if unknown:
         raise BadLocation("vault location '%s' has unknown query parameter(s): %s" % (location, ', '.join(sorted(unknown))))

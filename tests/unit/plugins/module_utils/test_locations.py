@@ -52,6 +52,9 @@ def test_vault_forms():
     ('vault:///kv/path', 'no host'),
     ('vault://host:notaport/kv/p', 'invalid port'),
     ('vault://host/kv/p?token=x', 'unknown query parameter'),
+    # Go keeps the first of repeated values (TLS here); the last would mean plain HTTP
+    ('vault://host/kv/p?tls=true&tls=false', 'repeats a query parameter'),
+    ('vault://host/kv/p?tls=false&tls=false', 'repeats a query parameter'),
     ('s3://bucket/a/../b', "'..' path segments"),
     ('s3://bucket/%2e%2e/b', "'..' path segments"),
     ('s3://bucket/x?y=1', 'query string'),
