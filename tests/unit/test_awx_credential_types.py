@@ -1,4 +1,7 @@
-"""The AWX credential types: well-formed, secrets marked secret, and injecting the variables the backends read."""
+"""The AWX credential types: well-formed, secrets marked secret, and injecting the variables the backends read.
+
+Structure only (read with a YAML loader). What reaches AWX through playbooks/awx_credential_types.yml and its
+include_vars - every injector still a template - is tested in tests/integration/test_awx_credential_types.py."""
 
 import glob
 import os
@@ -31,7 +34,7 @@ def test_definition(path):
         assert bool(field.get('secret')) == bool(looks_secret), field_id
     sources = backend_sources()
     for variable, template in definition['injectors']['env'].items():
-        # injectors stay templates for AWX (include_vars must not render them)
+        # written as templates (that include_vars leaves them so: tests/integration/test_awx_credential_types.py)
         assert template.startswith('{{') and template.endswith('}}'), variable
         referenced = set(re.findall(r'\b([a-z0-9_]+)\b', template)) & set(fields)
         assert referenced, '%s uses no input field' % variable
