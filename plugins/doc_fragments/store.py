@@ -92,6 +92,9 @@ options:
       - C(do://) stores require E(S3_ENDPOINT) or this option (for example V(nyc3.digitaloceanspaces.com)).
       - S3 requests are retried with backoff on throttling, server errors and connection errors, 5 attempts in
         botocore's standard mode unless E(AWS_MAX_ATTEMPTS) or E(AWS_RETRY_MODE) say otherwise.
+      - Any C(http://) endpoint, of any backend (S3, OSS, a C(vault://) location with C(?tls=false), Swift's identity or
+        object-store URL, a GCS emulator given a key), gives a warning in the task's result: credentials and entries
+        travel in clear there.
     type: str
     aliases: [aws_endpoint_url, s3_url]
   gcp_service_account_file:
@@ -117,7 +120,7 @@ options:
   oss_endpoint:
     description:
       - OSS endpoint URL, for private deployments and tests; replaces the endpoint built from the region.
-        Defaults to E(OSS_ENDPOINT).
+        Defaults to E(OSS_ENDPOINT). An endpoint without a scheme means C(https://).
     type: str
   oss_access_key_id:
     description:

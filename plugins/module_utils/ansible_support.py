@@ -13,6 +13,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kops.state_store.plugins.module_utils.errors import MissingLibrary, StateStoreError
 from ansible_collections.kops.state_store.plugins.module_utils.resolve import resolve_state_store
+from ansible_collections.kops.state_store.plugins.module_utils.transport import take_warnings
 from ansible_collections.kops.state_store.plugins.module_utils.registry import (
     backend_options,
     open_entry,
@@ -59,7 +60,23 @@ def error_message(exc):
     return str(exc)
 
 
-class StateStoreModule(AnsibleModule):
+class TransportWarningsModule(AnsibleModule):
+    """AnsibleModule whose results (failed or not) carry the warnings of plain-HTTP connections."""
+
+    def _warn_transport(self):
+        for warning in take_warnings():
+            self.warn(warning)
+
+    def exit_json(self, **kwargs):
+        self._warn_transport()
+        super(TransportWarningsModule, self).exit_json(**kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        self._warn_transport()
+        super(TransportWarningsModule, self).fail_json(msg, **kwargs)
+
+
+class StateStoreModule(TransportWarningsModule):
     """AnsibleModule with the store options added and store errors turned into fail_json."""
 
     def __init__(self, argument_spec, **kwargs):

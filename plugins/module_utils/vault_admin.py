@@ -12,14 +12,17 @@ __metaclass__ = type
 import re
 from contextlib import contextmanager
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import env_fallback
 
 try:
     from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported, kept for the compile sanity test
     from urlparse import urlsplit  # type: ignore
 
-from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import error_message
+from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
+    TransportWarningsModule,
+    error_message,
+)
 from ansible_collections.kops.state_store.plugins.module_utils.backends import vault
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
 
@@ -39,7 +42,7 @@ def duration_seconds(value):
     return sum(int(number) * _DURATION_UNITS[unit] for number, unit in parts)
 
 
-class VaultAdminModule(AnsibleModule):
+class VaultAdminModule(TransportWarningsModule):
     """AnsibleModule connected to the Vault server at O(url) with the store's Vault options."""
 
     def __init__(self, argument_spec, **kwargs):

@@ -11,9 +11,13 @@ from contextlib import contextmanager
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import error_message, store_settings
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
+from ansible_collections.kops.state_store.plugins.module_utils.transport import take_warnings
+
+display = Display()
 
 
 class StoreLookupBase(LookupBase):
@@ -27,3 +31,6 @@ class StoreLookupBase(LookupBase):
             yield
         except StateStoreError as exc:
             raise AnsibleLookupError(error_message(exc))
+        finally:
+            for warning in take_warnings():
+                display.warning(warning)

@@ -32,6 +32,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     first_line,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
+from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
 SCOPE = 'https://www.googleapis.com/auth/devstorage.read_write'
 TIMEOUT = 60  # seconds per HTTP request
@@ -64,9 +65,10 @@ class GCSBackend(Backend):
     def __init__(self, location, settings=None):
         super(GCSBackend, self).__init__(location, settings)
         self._storage, self._errors, self._sdk_errors, self._auth_errors, self._retry = _sdk()
-        self._bucket = self._storage.Client(
-            project=None, credentials=self._credentials(),
-        ).bucket(location.bucket)
+        credentials = self._credentials()
+        if credentials is not None:  # the emulator is asked anonymously unless a key is given
+            warn_if_plaintext(os.environ.get('STORAGE_EMULATOR_HOST'), 'Google access tokens')
+        self._bucket = self._storage.Client(project=None, credentials=credentials).bucket(location.bucket)
 
     # -- credentials --------------------------------------------------------------------------
     def _credentials(self):

@@ -33,6 +33,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     first_line,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
+from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
 ACLS = ('private', 'public-read', 'public-read-write', 'default')
 PAGE_SIZE = 1000  # kOps's listing page size
@@ -79,6 +80,9 @@ class OSSBackend(Backend):
     def _endpoint(self):
         endpoint = self.settings.get('oss_endpoint') or os.environ.get('OSS_ENDPOINT')
         if endpoint:
+            if '://' not in endpoint:
+                endpoint = 'https://' + endpoint  # oss2 would make it plain HTTP; kOps always used HTTPS
+            warn_if_plaintext(endpoint, 'OSS requests signed with your access key')
             return endpoint
         region = self.settings.get('oss_region') or os.environ.get('OSS_REGION')
         if not region:

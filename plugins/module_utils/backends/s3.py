@@ -33,6 +33,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     PreconditionFailed,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
+from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
 DEFAULT_REGION = 'us-east-1'
 EC2_UUID_FILE = '/sys/devices/virtual/dmi/id/product_uuid'
@@ -122,6 +123,7 @@ class S3Settings(object):
             self.region = settings.get('region') or _env(environ, 'AWS_REGION')
         if endpoint and '://' not in endpoint:
             endpoint = 'https://' + endpoint  # kOps's documented S3_ENDPOINT values have no scheme
+        warn_if_plaintext(endpoint, 'S3 requests signed with your access key (and any session token)')
         self.endpoint_url = endpoint
         # AWS_MAX_ATTEMPTS / AWS_RETRY_MODE, when set, are left to botocore.
         self.retries = None if _env(environ, 'AWS_MAX_ATTEMPTS', 'AWS_RETRY_MODE') else dict(

@@ -29,6 +29,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     first_line,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
+from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
 # Retries for 5xx answers and failed connections, with keystoneauth's doubling delay from 0.5 s (bounded).
 RETRIES = 4
@@ -245,7 +246,9 @@ class SwiftBackend(Backend):
             kwargs, self._who, self._auth_url = connection_settings(self.settings, environ)
             if _insecure(environ):
                 kwargs['verify'] = False
+            warn_if_plaintext(self._auth_url, 'OpenStack credentials')
             self._store = self._guard(lambda: _object_store_client(kwargs))
+            warn_if_plaintext(self._guard(self._store.get_endpoint), 'OpenStack tokens')
         return self._store
 
     def _guard(self, call):

@@ -30,6 +30,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     PreconditionFailed,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
+from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
 # kOps signs the GetCallerIdentity request for the global STS endpoint (us-east-1).
 STS_URL = 'https://sts.amazonaws.com/'
@@ -125,6 +126,7 @@ def vault_client(address, server_id, settings):
     """An authenticated hvac client: the vault_token option or VAULT_TOKEN, else an AWS IAM login
     whose X-Vault-AWS-IAM-Server-ID header is ``server_id`` (kOps: the URL's host name)."""
     hvac = _hvac()
+    warn_if_plaintext(address, 'the Vault token (or AWS IAM login) and every secret read or written')
     # token='' keeps hvac from reading VAULT_TOKEN or ~/.vault-token on its own.
     client = hvac.Client(url=address, token='', verify=tls_verify(settings), timeout=30)
     token = settings.get('vault_token') or os.environ.get('VAULT_TOKEN')
