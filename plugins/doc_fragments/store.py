@@ -93,7 +93,7 @@ options:
       - S3 requests are retried with backoff on throttling, server errors and connection errors, 5 attempts in
         botocore's standard mode unless E(AWS_MAX_ATTEMPTS) or E(AWS_RETRY_MODE) say otherwise.
       - Any C(http://) endpoint, of any backend (S3, OSS, a C(vault://) location with C(?tls=false), Swift's identity or
-        object-store URL, a GCS emulator given a key), gives a warning in the task's result: credentials and entries
+        object-store URL, a GCS emulator given a key), gives a warning in the task's result, as credentials and entries
         travel in clear there.
     type: str
     aliases: [aws_endpoint_url, s3_url]
