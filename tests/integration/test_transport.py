@@ -11,8 +11,8 @@ from servers.moto import clean_aws_environment
 from servers.openbao import clean_vault_environment
 
 
-def test_plain_http_is_warned_and_oss_uses_https(run_playbook, moto_server, openbao_server, openbao_tls_server,
-                                                  oss_server, tmp_path):
+def test_plain_http_is_warned_and_oss_uses_https(run_playbook, moto_server, openbao_server,
+                                                 openbao_tls_server, oss_server, tmp_path):
     bucket = 'transport-%s' % uuid.uuid4().hex[:8]
     s3 = boto3.client('s3', endpoint_url=moto_server.endpoint, region_name='us-east-1',
                       aws_access_key_id='testing', aws_secret_access_key='testing')

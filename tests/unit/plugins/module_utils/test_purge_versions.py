@@ -51,8 +51,8 @@ def fill(store):
         store.write(path, b'first ' + path.encode())
         store.write(path, b'second ' + path.encode())
     store.delete('c/secrets/rotated')
-    return dict((path, b'second ' + path.encode()) for path in ('c/config', 'c/secrets/admin',
-                                                                 'c.example/secrets/admin', 'cx/config'))
+    paths = ('c/config', 'c/secrets/admin', 'c.example/secrets/admin', 'cx/config')
+    return dict((path, b'second ' + path.encode()) for path in paths)
 
 
 def contents(store):
