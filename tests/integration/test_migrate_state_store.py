@@ -1,5 +1,5 @@
-"""The migrate_state_store role (molecule scenario, playbooks/migrate_state_store.yml) and the review workflow
-(playbooks/review_state_changes.yml), on the moto server."""
+"""The migrate_state_store role (molecule scenario, playbooks/migrate_state_store.yml), on the moto server.
+The review workflow (playbooks/review_state_changes.yml) is tested in test_review_playbook.py."""
 
 
 import pytest
@@ -105,47 +105,6 @@ def test_other_cluster_of_the_same_name_is_not_overwritten(run_playbook, aws_env
     result = run_playbook(PLAYBOOK, dict(source=old, destination=new), env=aws_environment)
     assert result.rc != 0 and 'is not a copy of' in result.output, result
     assert tree(stores(new)) == other
-
-
-# -- playbooks/review_state_changes.yml ----------------------------------------------------------------
-REVIEW = 'playbooks/review_state_changes.yml'
-
-
-def test_review_merge_shows_the_diff_and_leaves_production_alone(run_playbook, aws_environment, s3_bucket, stores,
-                                                                 tmp_path):
-    production = 's3://%s' % s3_bucket('prod')
-    seed(stores(production), 'a.k8s.local')
-    seed(stores(production), 'b.k8s.local')
-    before = tree(stores(production))
-    review_dir = tmp_path / 'review'
-    result = run_playbook(REVIEW, dict(cluster='a.k8s.local', review_dir=str(review_dir),
-                                       proposed_spec=dict(kubernetesVersion='1.31.4')),
-                          env=dict(aws_environment, KOPS_STATE_STORE=production))
-    assert result.rc == 0, result
-    assert '-  kubernetesVersion: 1.30.2' in result.output and '+  kubernetesVersion: 1.31.4' in result.output
-    assert "Entries the proposal changes or removes: ['config']" in result.output
-    assert tree(stores(production)) == before
-    local = stores(str(review_dir))
-    assert spec_of(local, 'a.k8s.local')['kubernetesVersion'] == '1.31.4'
-    assert sorted(tree(local)) == sorted(path for path in before if path.startswith('a.k8s.local/'))
-
-
-def test_review_replace_lists_added_entries(run_playbook, aws_environment, s3_bucket, stores, tmp_path):
-    production = 's3://%s' % s3_bucket('prod')
-    seed(stores(production), 'a.k8s.local')
-    before = tree(stores(production))
-    config = yaml.safe_load(before['a.k8s.local/config'])
-    config['spec']['kubernetesVersion'] = '1.31.4'
-    group = dict(apiVersion='kops.k8s.io/v1alpha2', kind='InstanceGroup', metadata=dict(name='extra'),
-                 spec=dict(role='Node', machineType='t3.large'))
-    proposed = tmp_path / 'proposed.yaml'
-    proposed.write_text(yaml.safe_dump_all([config, group]))
-    result = run_playbook(REVIEW, dict(cluster='a.k8s.local', review_dir=str(tmp_path / 'review'),
-                                       production_store=production, proposed_file=str(proposed)),
-                          env=aws_environment)
-    assert result.rc == 0, result
-    assert "Entries the proposal adds: ['instancegroup/extra']" in result.output
-    assert tree(stores(production)) == before
 
 
 def test_delete_source_leaves_no_version_in_a_versioned_bucket(run_playbook, aws_environment, s3_bucket, stores):
