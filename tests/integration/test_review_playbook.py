@@ -157,6 +157,10 @@ def test_default_leaves_secrets_out_of_a_private_temporary_folder(run_playbook, 
     folder = reviewed_folder(result.output)
     try:
         assert result.rc == 0, result
+        # outside the checkout (or, if inside, ignored by git), and a fresh private folder
+        inside = os.path.commonpath([os.path.realpath(folder), REPO]) == REPO
+        assert not inside or subprocess.run(['git', '-C', REPO, 'check-ignore', '-q', folder]).returncode == 0, folder
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
         copy = local_tree(folder)
         assert secret_files(copy) == []
         assert copy == public(entries) | {'%s/config' % CLUSTER: copy['%s/config' % CLUSTER]}
@@ -167,10 +171,6 @@ def test_default_leaves_secrets_out_of_a_private_temporary_folder(run_playbook, 
         # pki/ and secrets/; backups/ are excluded anyway
         assert 'Left out of the copy: 7 secret entries' in result.output, result
         assert secret_warnings(result.output) == [], result
-        # a fresh private folder, outside the checkout (or, if inside, ignored by git)
-        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
-        inside = os.path.commonpath([os.path.realpath(folder), REPO]) == REPO
-        assert not inside or subprocess.run(['git', '-C', REPO, 'check-ignore', '-q', folder]).returncode == 0, folder
         assert bucket_tree(s3, store) == before
     finally:
         shutil.rmtree(folder, ignore_errors=True)
