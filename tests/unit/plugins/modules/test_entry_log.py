@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from ansible.module_utils import basic
+from ansible.module_utils.common.parameters import PASS_VARS
 
 from ansible_collections.kops.state_store.plugins.modules import entry
 
@@ -15,7 +16,10 @@ SECRET = 'EntryContentSecret-%s' % uuid.uuid4().hex
 
 
 def module_args(args):
-    """A context in which AnsibleModule reads ``args`` (ansible-core's own helper where it has one)."""
+    """A context in which AnsibleModule reads ``args`` (ansible-core's own helper where it has one), with the
+    invocation in the result as the controller asks for it (ansible-core 2.21 returns it only when asked)."""
+    if 'inject_invocation' in PASS_VARS:
+        args = dict(args, _ansible_inject_invocation=True)
     try:
         from ansible.module_utils.testing import patch_module_args
     except ImportError:  # ansible-core before 2.19
