@@ -5,7 +5,9 @@
 
 Two policies are equal when they grant the same thing: the order of statements, actions, principals,
 resources and condition values does not matter, a single string equals a one-item list, action names
-are case-insensitive, and an account id principal equals that account's root ARN (AWS stores it so).
+and condition key names are case-insensitive, condition values compare as IAM compares them (as text:
+``false`` equals ``"false"``, ``3`` equals ``"3"``), and an account id principal equals that account's
+root ARN (AWS stores it so).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,11 +34,29 @@ def _canonical_principal(key, value):
     return value
 
 
+def _condition_value(value):
+    """IAM evaluates condition values as text: a JSON boolean or number means its JSON spelling."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return value
+
+
+def _canonical_condition(condition):
+    return dict(
+        (operator, dict((name.lower(), _canonical_set([_condition_value(item) for item in _as_list(values)]))
+                        for name, values in block.items()))
+        for operator, block in condition.items())
+
+
 def _canonical(value, key=None):
     """A form where equal policies are equal values: dicts keep their keys, every list (and every
     string that could be a list) becomes a sorted tuple without duplicates."""
     if key in ('Version', 'Id', 'Sid', 'Effect'):
         return value
+    if key == 'Condition':
+        return _canonical_condition(value)
     if key in ('Principal', 'NotPrincipal'):
         value = {'AWS': '*'} if value == '*' else value
         return dict((k, _canonical_set([_canonical_principal(k, v) for v in _as_list(value[k])])) for k in value)
@@ -46,7 +66,7 @@ def _canonical(value, key=None):
         return _canonical_set([item.lower() for item in _as_list(value)])
     if key is None:
         return value
-    # Statement, Resource, NotResource, condition values: one item or a list, order irrelevant
+    # Statement, Resource, NotResource: one item or a list, order irrelevant
     return _canonical_set([_canonical(item) for item in _as_list(value)])
 
 
@@ -104,6 +124,10 @@ def validate_statement(statement, index, require_sid=True):
     principal = statement.get('Principal') or statement.get('NotPrincipal')
     if principal != '*' and not isinstance(principal, dict):
         raise PolicyError('%s: a principal is "*" or a dictionary such as {"AWS": [ARN, ...]}' % where)
+    condition = statement.get('Condition', {})
+    if not isinstance(condition, dict) or not all(isinstance(block, dict) for block in condition.values()):
+        raise PolicyError('%s: Condition is a dictionary of operators, each a dictionary of condition keys and '
+                          'values, such as {"Bool": {"aws:SecureTransport": "false"}}' % where)
 
 
 class Merge(object):

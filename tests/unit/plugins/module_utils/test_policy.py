@@ -54,6 +54,41 @@ def test_condition_values_compared_as_sets():
     assert not policies_equal(policy(one), policy(three))
 
 
+def _with_condition(condition):
+    return policy(dict(SEED['Statement'][0], Condition=condition))
+
+
+@pytest.mark.parametrize('mine, stored', [
+    # YAML's unquoted false is a JSON boolean; S3 may give the policy back with the text "false"
+    ({'Bool': {'aws:SecureTransport': False}}, {'Bool': {'aws:SecureTransport': 'false'}}),
+    ({'Bool': {'aws:SecureTransport': [True]}}, {'Bool': {'aws:SecureTransport': 'true'}}),
+    ({'NumericLessThan': {'s3:max-keys': 10}}, {'NumericLessThan': {'s3:max-keys': '10'}}),
+    # condition key names are case-insensitive in IAM
+    ({'StringEquals': {'S3:X-Amz-Acl': 'bucket-owner-full-control'}},
+     {'StringEquals': {'s3:x-amz-acl': ['bucket-owner-full-control']}}),
+])
+def test_condition_values_compared_as_iam_does(mine, stored):
+    assert policies_equal(_with_condition(mine), _with_condition(stored))
+    merge = merge_statements(_with_condition(stored), _with_condition(mine)['Statement'])
+    assert merge.updated == []
+
+
+@pytest.mark.parametrize('mine, stored', [
+    ({'Bool': {'aws:SecureTransport': False}}, {'Bool': {'aws:SecureTransport': 'true'}}),
+    ({'Bool': {'aws:SecureTransport': False}}, {'Bool': {'aws:SecureTransport': 'False'}}),  # values keep their case
+    ({'NumericLessThan': {'s3:max-keys': 10}}, {'NumericLessThan': {'s3:max-keys': '11'}}),
+    ({'StringEquals': {'s3:x-amz-acl': 'private'}}, {'StringLike': {'s3:x-amz-acl': 'private'}}),
+])
+def test_different_conditions(mine, stored):
+    assert not policies_equal(_with_condition(mine), _with_condition(stored))
+
+
+@pytest.mark.parametrize('condition', ['aws:SecureTransport', {'Bool': 'false'}, {'Bool': ['x']}])
+def test_malformed_condition(condition):
+    with pytest.raises(PolicyError, match="statement 'a': Condition is a dictionary of operators"):
+        merge_statements(None, [dict(allow('a', 's3:*', BUCKET), Condition=condition)])
+
+
 @pytest.mark.parametrize('change', [
     dict(Effect='Deny'),
     dict(Action=['s3:*', 's3:GetObject']),
