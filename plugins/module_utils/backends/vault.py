@@ -14,7 +14,6 @@ __metaclass__ = type
 
 import base64
 import binascii
-import json
 import os
 import posixpath
 import re
@@ -32,12 +31,14 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
 from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
-# kOps signs the GetCallerIdentity request for the global STS endpoint (us-east-1).
-STS_URL = 'https://sts.amazonaws.com/'
+# kOps signs the GetCallerIdentity request for the global STS endpoint (us-east-1), as hvac's login does.
 STS_REGION = 'us-east-1'
-STS_BODY = 'Action=GetCallerIdentity&Version=2011-06-15'
-SERVER_ID_HEADER = 'X-Vault-AWS-IAM-Server-ID'
 AWS_AUTH_MOUNT = 'aws'  # kOps expects the aws auth method at auth/aws
+# Requests are retried with backoff (0.3 s, 0.6 s, 1.2 s) on connection errors and on the statuses Vault
+# documents as passing: 412 (Enterprise, data not replicated yet), 500, 502, 503 (sealed, standby, restarting).
+RETRIES = 3
+RETRY_BACKOFF = 0.3
+RETRY_STATUSES = (412, 500, 502, 503)
 
 
 def _hvac():
@@ -89,37 +90,34 @@ def tls_verify(settings):
     return settings.get('vault_validate_certs') is not False
 
 
-def aws_iam_login_request(server_id, role):
-    """The auth/aws/login payload: an STS GetCallerIdentity request signed with the default AWS
-    credential chain, carrying the X-Vault-AWS-IAM-Server-ID header inside the signature."""
+def aws_credentials():
+    """Frozen credentials of the default AWS chain, for the IAM login."""
     try:
         import botocore.session
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
     except ImportError as exc:
         raise MissingLibrary('botocore', 'vault', exc)
     credentials = botocore.session.get_session().get_credentials()
     if credentials is None:
         raise AccessDenied('no Vault token (vault_token option or VAULT_TOKEN) and no AWS credentials '
                            'for a Vault AWS IAM login')
-    request = AWSRequest(method='POST', url=STS_URL, data=STS_BODY, headers={
-        'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8',
-        'Host': 'sts.amazonaws.com',
-        SERVER_ID_HEADER: server_id,
-    })
-    SigV4Auth(credentials.get_frozen_credentials(), 'sts', STS_REGION).add_auth(request)
-    headers = dict((name, [value]) for name, value in request.headers.items())
-    return dict(
-        iam_http_request_method='POST',
-        iam_request_url=_b64(STS_URL.encode()),
-        iam_request_headers=_b64(json.dumps(headers).encode()),
-        iam_request_body=_b64(STS_BODY.encode()),
-        role=role or '',  # empty: Vault takes the role name from the IAM principal
-    )
+    return credentials.get_frozen_credentials()
 
 
-def _b64(data):
-    return base64.b64encode(data).decode('ascii')
+def retrying_session(verify):
+    """A requests session checking certificates as ``verify`` says and retrying every Vault request
+    (writes too: a cas write that did land answers a retry with a check-and-set failure, so nothing is
+    applied twice)."""
+    import requests
+    from urllib3.util.retry import Retry
+
+    retry = Retry(total=RETRIES, backoff_factor=RETRY_BACKOFF, status_forcelist=RETRY_STATUSES,
+                  allowed_methods=None, raise_on_status=False)
+    session = requests.Session()
+    session.verify = verify  # hvac prefers a given session's CA bundle to its own argument
+    adapter = requests.adapters.HTTPAdapter(max_retries=retry)
+    session.mount('http://', adapter)
+    session.mount('https://', adapter)
+    return session
 
 
 def vault_client(address, server_id, settings):
@@ -128,15 +126,19 @@ def vault_client(address, server_id, settings):
     hvac = _hvac()
     warn_if_plaintext(address, 'the Vault token (or AWS IAM login) and every secret read or written')
     # token='' keeps hvac from reading VAULT_TOKEN or ~/.vault-token on its own.
-    client = hvac.Client(url=address, token='', verify=tls_verify(settings), timeout=30)
+    verify = tls_verify(settings)
+    client = hvac.Client(url=address, token='', verify=verify, timeout=30, session=retrying_session(verify))
     token = settings.get('vault_token') or os.environ.get('VAULT_TOKEN')
     if token:
         client.token = token
         return client
-    payload = aws_iam_login_request(server_id, settings.get('vault_aws_iam_role'))
+    credentials = aws_credentials()
     with vault_errors(address, 'the AWS IAM login at auth/%s/login' % AWS_AUTH_MOUNT):
         try:
-            client.login('/v1/auth/%s/login' % AWS_AUTH_MOUNT, json=payload)
+            client.auth.aws.iam_login(
+                credentials.access_key, credentials.secret_key, credentials.token, header_value=server_id,
+                role=settings.get('vault_aws_iam_role') or '',  # empty: Vault takes the IAM principal's name
+                region=STS_REGION, mount_point=AWS_AUTH_MOUNT)
         except hvac.exceptions.InvalidRequest as exc:  # Vault answers most refused logins with 400
             raise AccessDenied('Vault at %s refused the AWS IAM login: %s' % (address, _vault_message(exc)))
     return client
@@ -310,7 +312,7 @@ class VaultBackend(Backend):
     # -- writing ------------------------------------------------------------------------------
     def _write(self, path, data, expect, acl):
         hvac = _hvac()
-        secret = {'file': _b64(data)}
+        secret = {'file': base64.b64encode(data).decode('ascii')}
         with self._errors('write', path):
             cas = None
             if expect is not None:

@@ -137,3 +137,28 @@ class TestVaultBackend(BackendContract):
         store = open_store(store_location(vault_env, vault_mount))
         with pytest.raises(AccessDenied, match='no AWS credentials'):
             store.read('config')
+
+    def test_server_failures_are_retried(self, vault_env, vault_mount):
+        """Behind a proxy answering the first one or two attempts of most requests with 503 or 500 (as a sealed,
+        standby or restarting Vault does), every write, read, listing and delete still goes through."""
+        from reliability.fault_proxy import FaultProxy
+
+        class VaultFaultProxy(FaultProxy):
+            def _handler(self):
+                handler = super(VaultFaultProxy, self)._handler()
+                handler.do_LIST = handler.do_GET  # Vault lists with the LIST method
+                return handler
+
+        proxy = VaultFaultProxy(vault_env.port)
+        try:
+            port = int(proxy.endpoint.rsplit(':', 1)[1])
+            store = open_store('vault://127.0.0.1:%d/%s/retried?tls=false' % (port, vault_mount),
+                               dict(vault_token=vault_env.root_token))
+            for index in range(8):
+                store.write('c%d/config' % index, b'value %d' % index)
+            assert [store.read('c%d/config' % index)[0] for index in range(8)] == [b'value %d' % i for i in range(8)]
+            assert [entry.path for entry in store.list('', recursive=True)] == ['c%d/config' % i for i in range(8)]
+            store.delete('c0/config')
+            assert proxy.injected > 8
+        finally:
+            proxy.stop()
