@@ -8,7 +8,7 @@ COLLECTIONS := build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test unit integration reliability sanity galaxy versions docs bench clean
+.PHONY: setup demo test unit integration reliability sanity galaxy versions docs docs-lint bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ versions: setup
 docs: setup
 	$(BIN)/python tests/docs/build_reference.py
 
+# the plugins' and roles' documentation as the ecosystem's docs tooling reads it
+docs-lint: setup
+	cd $(COLLECTIONS)/ansible_collections/kops/state_store && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+
 # a measurement, not a test (see benchmarks/README.md); not part of make test
 bench: setup
 	$(BIN)/python benchmarks/sync_s3.py
@@ -59,6 +63,7 @@ test: setup
 	tests/ee/check.sh
 	$(BIN)/antsibull-changelog lint
 	$(BIN)/python tests/docs/build_reference.py --check
+	$(MAKE) docs-lint
 	$(BIN)/python -m pytest tests/unit tests/integration tests/reliability
 	tests/sanity/run.sh
 	tests/galaxy/check.sh
