@@ -18,6 +18,11 @@ description:
     resources and condition values does not matter, a single string equals a one-item list, action names
     are case-insensitive and an account id principal equals that account's root ARN. A run that would not
     change what the policy grants reports no change and writes nothing.
+  - S3 has no conditional write for bucket policies. So that a statement another tool adds at the same time is
+    not lost, the module reads the policy again right before writing it and reads it back after writing it;
+    when someone else changed it in between, the statements are merged again into what is there now (at most
+    five rounds, then the task fails). The module talks to S3 through the S3 backend of the collection (the
+    client, credentials, endpoint and bucket region rules of C(s3://) stores, and its error messages).
   - Optionally sets the bucket's object ownership (C(PutBucketOwnershipControls)), for example to
     V(BucketOwnerEnforced) so objects written by another account belong to the bucket owner.
   - Used by the P(kops.state_store.cross_account_state_store#role) role to share a state store with
@@ -166,16 +171,10 @@ object_ownership:
 '''
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import StateStoreModule
-from ansible_collections.kops.state_store.plugins.module_utils.backends.s3 import client_for_bucket, s3_errors
+from ansible_collections.kops.state_store.plugins.module_utils.backends.s3 import BucketSettings
 from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation
 from ansible_collections.kops.state_store.plugins.module_utils.locations import parse_location
-from ansible_collections.kops.state_store.plugins.module_utils.policy import (
-    PolicyError,
-    dump_policy,
-    merge_statements,
-    parse_policy,
-    policies_equal,
-)
+from ansible_collections.kops.state_store.plugins.module_utils.policy import PolicyError, dump_policy, merge_statements
 from ansible_collections.kops.state_store.plugins.module_utils.resolve import resolve_state_store
 
 S3_SCHEMES = ('s3', 'do')
@@ -191,46 +190,6 @@ def target_bucket(module):
     return location.scheme, location.bucket
 
 
-def current_value(call, missing_code, **arguments):
-    """The answer of a Get call, or None when S3 answers ``missing_code`` (nothing configured)."""
-    from botocore.exceptions import ClientError
-
-    try:
-        return call(**arguments)
-    except ClientError as exc:
-        if exc.response.get('Error', {}).get('Code') == missing_code:
-            return None
-        raise
-
-
-def apply_policy(module, client, bucket):
-    params = module.params
-    answer = current_value(client.get_bucket_policy, 'NoSuchBucketPolicy', Bucket=bucket)
-    try:
-        before = parse_policy(answer['Policy']) if answer else None
-        merge = merge_statements(before, params['statements'], params['state'] == 'present', params['purge'])
-    except PolicyError as exc:
-        module.fail_json(msg='bucket %s: %s' % (bucket, exc))
-    changed = not policies_equal(before, merge.after)
-    if changed and not module.check_mode:
-        if merge.after is None:
-            client.delete_bucket_policy(Bucket=bucket)
-        else:
-            client.put_bucket_policy(Bucket=bucket, Policy=dump_policy(merge.after))
-    return changed, before, merge
-
-
-def apply_ownership(module, client, bucket):
-    wanted = module.params['object_ownership']
-    answer = current_value(client.get_bucket_ownership_controls, 'OwnershipControlsNotFoundError', Bucket=bucket)
-    rules = answer['OwnershipControls']['Rules'] if answer else []
-    before = rules[0]['ObjectOwnership'] if rules else None
-    if before != wanted and not module.check_mode:
-        client.put_bucket_ownership_controls(
-            Bucket=bucket, OwnershipControls=dict(Rules=[dict(ObjectOwnership=wanted)]))
-    return before
-
-
 def main():
     module = StateStoreModule(
         argument_spec=dict(
@@ -241,13 +200,23 @@ def main():
             object_ownership=dict(type='str', choices=['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter']),
         ),
     )
-    wanted_ownership = module.params['object_ownership']
+    params = module.params
+    wanted_ownership = params['object_ownership']
+
+    def change(current):
+        return merge_statements(current, params['statements'], params['state'] == 'present', params['purge'])
+
     with module.store_errors():
         scheme, bucket = target_bucket(module)
-        client = client_for_bucket(module.settings, bucket, scheme)
-        with s3_errors('the policy of bucket %s' % bucket, bucket):
-            changed, before, merge = apply_policy(module, client, bucket)
-            ownership_before = apply_ownership(module, client, bucket) if wanted_ownership else None
+        settings = BucketSettings(module.settings, bucket, scheme)
+        try:
+            before, merge, changed = settings.update_policy(change, module.check_mode)
+        except PolicyError as exc:
+            module.fail_json(msg='bucket %s: %s' % (bucket, exc))
+        if wanted_ownership:
+            ownership_before = settings.object_ownership()
+            if ownership_before != wanted_ownership and not module.check_mode:
+                settings.set_object_ownership(wanted_ownership)
 
     result = dict(changed=changed, bucket=bucket, policy=merge.after,
                   added=merge.added, updated=merge.updated, removed=merge.removed)

@@ -5,8 +5,9 @@
 
 Other S3 features of the collection reuse the connection rules here instead of repeating them:
 ``client_for_bucket(settings, bucket, scheme)`` gives a cached boto3 client for a bucket (kOps's
-endpoint, credential and region rules) and ``s3_errors(target, bucket)`` turns boto3 exceptions into
-the collection's error types.
+endpoint, credential and region rules), ``s3_errors(target, bucket)`` turns boto3 exceptions into
+the collection's error types, and ``BucketSettings`` reads and changes a bucket's policy (guarded
+against concurrent writers) and object ownership with them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,6 +33,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotSupported,
     PreconditionFailed,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.policy import dump_policy, parse_policy, policies_equal
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
 from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
@@ -47,6 +49,8 @@ PROBE_PREFIX = '.kops-state-store-probe-'
 #: connections each client keeps open: above sync's default parallelism, so no worker waits for one
 MAX_POOL_CONNECTIONS = 32
 DELETE_BATCH = 1000  # keys one DeleteObjects request may carry
+#: rounds of read, merge and write of a bucket policy that other writers keep changing, before giving up
+POLICY_ATTEMPTS = 5
 
 _MD5_ETAG = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
 _LOCK = threading.Lock()
@@ -300,16 +304,17 @@ def md5_from_etag(etag):
 
 
 @contextmanager
-def s3_errors(target, bucket):
+def s3_errors(target, bucket, objects=True):
     """Translate boto3 exceptions raised inside into the collection's error types. ``target`` names what
-    was accessed in messages (an entry location), ``bucket`` the bucket."""
+    was accessed in messages (an entry location), ``bucket`` the bucket; ``objects`` is False for
+    requests on the bucket itself (policy, ownership), where a missing object is no explanation."""
     from boto3.exceptions import Boto3Error
     from botocore import exceptions
 
     try:
         yield
     except exceptions.ClientError as exc:
-        raise client_error(exc, target, bucket)
+        raise client_error(exc, target, bucket, objects)
     except exceptions.NoCredentialsError:
         raise AccessDenied(
             'no AWS credentials found for %s: set access_key and secret_key, a profile, AWS_ACCESS_KEY_ID and '
@@ -322,8 +327,8 @@ def s3_errors(target, bucket):
         raise BackendFailure('S3 request for %s failed: %s' % (target, exc))
 
 
-def client_error(exc, target, bucket):
-    """The collection's error for one botocore ClientError."""
+def client_error(exc, target, bucket, objects=True):
+    """The collection's error for one botocore ClientError (``objects`` as for s3_errors)."""
     code = _code(exc)
     status = _status(exc)
     message = exc.response.get('Error', {}).get('Message') or code
@@ -343,9 +348,8 @@ def client_error(exc, target, bucket):
     if code in ('ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'ExpiredTokenException'):
         return AccessDenied('the AWS session token used for %s is invalid or expired (%s)' % (target, code))
     if code in ('AccessDenied', 'AllAccessDisabled', 'Forbidden') or status == 403:
-        return AccessDenied(
-            'access denied to %s: %s (S3 also answers AccessDenied for a missing entry when s3:ListBucket '
-            'is not granted)' % (target, message))
+        return AccessDenied('access denied to %s: %s%s' % (target, message, (
+            ' (S3 also answers AccessDenied for a missing entry when s3:ListBucket is not granted)' if objects else '')))
     if code in ('PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException') \
             or status == 301:
         region = _response_headers(exc.response).get('x-amz-bucket-region') or exc.response.get('Error', {}).get('Region')
@@ -356,6 +360,84 @@ def client_error(exc, target, bucket):
     if code == 'NotImplemented' or status == 501:
         return NotSupported('the S3 server does not implement this request for %s: %s' % (target, message))
     return BackendFailure('S3 request for %s failed: %s (%s)' % (target, message, code))
+
+
+class BucketSettings(object):
+    """The policy and object ownership of one bucket, through the client (credentials, endpoint, region)
+    and error mapping of the S3 backend."""
+
+    def __init__(self, settings, bucket, scheme='s3'):
+        self.bucket = bucket
+        self.client = client_for_bucket(settings, bucket, scheme)
+
+    def _errors(self, what):
+        return s3_errors('the %s of bucket %s' % (what, self.bucket), self.bucket, objects=False)
+
+    def _get(self, call, missing_code, what):
+        """The answer of a Get call, or None when S3 answers ``missing_code`` (nothing set)."""
+        from botocore.exceptions import ClientError
+
+        with self._errors(what):
+            try:
+                return call(Bucket=self.bucket)
+            except ClientError as exc:
+                if _code(exc) == missing_code:
+                    return None
+                raise
+
+    def policy(self):
+        """The bucket policy as a dict (statements always a list), or None when the bucket has none."""
+        answer = self._get(self.client.get_bucket_policy, 'NoSuchBucketPolicy', 'policy')
+        return parse_policy(answer['Policy']) if answer else None
+
+    def _store_policy(self, policy):
+        with self._errors('policy'):
+            if policy is None:
+                self.client.delete_bucket_policy(Bucket=self.bucket)
+            else:
+                self.client.put_bucket_policy(Bucket=self.bucket, Policy=dump_policy(policy))
+
+    def update_policy(self, change, check_mode=False):
+        """Apply ``change``, a function from the current policy (dict or None) to a policy.Merge, and return
+        (the policy replaced, that Merge, changed).
+
+        S3 has no conditional PutBucketPolicy, so the write is guarded by reading: right before the write
+        the policy is read again, and when another writer changed it since the read ``change`` was computed
+        from, ``change`` is applied again to what is there now; after the write it is read back, and when a
+        write of someone else replaced it, ``change`` is applied again too. Statements ``change`` leaves
+        alone are never dropped that way. What no reader can see is a write landing between the last read
+        and the write itself (one round trip). After POLICY_ATTEMPTS rounds it gives up."""
+        written = None  # (policy replaced, Merge) of this call's last write
+        for _attempt in range(POLICY_ATTEMPTS):
+            current = self.policy()
+            merge = change(current)
+            if policies_equal(current, merge.after):
+                return (written + (True,)) if written else (current, merge, False)
+            if check_mode:
+                return current, merge, True
+            if not policies_equal(self.policy(), current):
+                continue  # written by someone else meanwhile
+            self._store_policy(merge.after)
+            written = (current, merge)
+            if policies_equal(self.policy(), merge.after):
+                return current, merge, True
+        raise BackendFailure(
+            'the policy of bucket %s was changed by someone else in each of %d rounds of reading and merging; %s'
+            'run the task again when the other writer is done' % (
+                self.bucket, POLICY_ATTEMPTS, 'the last write of this task was replaced; ' if written else
+                'nothing was written; '))
+
+    def object_ownership(self):
+        """The bucket's object ownership setting, or None when none is set."""
+        answer = self._get(self.client.get_bucket_ownership_controls, 'OwnershipControlsNotFoundError',
+                           'object ownership')
+        rules = answer['OwnershipControls']['Rules'] if answer else []
+        return rules[0]['ObjectOwnership'] if rules else None
+
+    def set_object_ownership(self, ownership):
+        with self._errors('object ownership'):
+            self.client.put_bucket_ownership_controls(
+                Bucket=self.bucket, OwnershipControls=dict(Rules=[dict(ObjectOwnership=ownership)]))
 
 
 class S3Backend(Backend):

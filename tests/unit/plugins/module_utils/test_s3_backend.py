@@ -19,6 +19,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotSupported,
     PreconditionFailed,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.policy import merge_statements
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 from servers.moto import free_port
@@ -390,3 +391,34 @@ def test_server_without_conditional_writes_is_refused(request, moto_server, envi
         store.delete('c1/config', expect=version)
     assert store.read('c1/config') == (b'unconditional writes still work', version)
     assert [entry.path for entry in store.list('', recursive=True)] == ['c1/config']  # the probe is gone
+
+
+# -- bucket policy and ownership (BucketSettings) -------------------------------------------------------
+def test_bucket_policy_rounds_are_bounded_when_every_write_is_replaced(s3_policy_race, environment):
+    bucket = new_bucket(s3_policy_race.endpoint)
+    theirs = {'Version': '2012-10-17', 'Statement': [{'Sid': 'Theirs', 'Effect': 'Deny', 'Principal': '*',
+                                                      'Action': 's3:DeleteBucket', 'Resource': 'arn:aws:s3:::' + bucket}]}
+    s3_policy_race.after_write = lambda name: s3_policy_race.admin.put_bucket_policy(Bucket=name, Policy=json.dumps(theirs))
+    settings = s3.BucketSettings(aws_settings(s3_policy_race), bucket)
+    mine = dict(theirs['Statement'][0], Sid='Mine')
+    with pytest.raises(BackendFailure, match='changed by someone else in each of 5 rounds .*; the last write of this '
+                                             'task was replaced; run the task again'):
+        settings.update_policy(lambda current: merge_statements(current, [mine]))
+    assert s3_policy_race.writes == 5
+    assert settings.policy() == theirs
+
+
+def test_bucket_policy_check_mode_and_no_change(s3_policy_race, environment):
+    bucket = new_bucket(s3_policy_race.endpoint)
+    settings = s3.BucketSettings(aws_settings(s3_policy_race), bucket)
+    statement = {'Sid': 'Mine', 'Effect': 'Deny', 'Principal': '*', 'Action': 's3:DeleteBucket',
+                 'Resource': 'arn:aws:s3:::' + bucket}
+    before, merge, changed = settings.update_policy(lambda current: merge_statements(current, [statement]), check_mode=True)
+    assert (before, merge.added, changed, s3_policy_race.writes) == (None, ['Mine'], True, 0)
+    assert settings.policy() is None
+    settings.update_policy(lambda current: merge_statements(current, [statement]))
+    before, merge, changed = settings.update_policy(lambda current: merge_statements(current, [statement]))
+    assert (merge.added, merge.updated, changed, s3_policy_race.writes) == ([], [], False, 1)
+    assert settings.object_ownership() is None
+    settings.set_object_ownership('BucketOwnerEnforced')
+    assert settings.object_ownership() == 'BucketOwnerEnforced'
