@@ -26,11 +26,22 @@ STORE_ARGUMENT_SPEC = dict(state_store=dict(type='str'), **backend_options())
 # Options of the modules that show or select entries (kops.state_store.store.SECRET_PATTERNS and .SECRETS).
 SECRET_PATTERNS_ARGUMENT_SPEC = dict(secret_patterns=dict(type='list', elements='str', default=[], no_log=False))
 SECRETS_ARGUMENT_SPEC = dict(reveal_secrets=dict(type='bool', default=False), **SECRET_PATTERNS_ARGUMENT_SPEC)
+# The settings of one side of a copy (sync's src_options and dest_options): every backend setting, validated
+# (unknown keys refused, credentials no_log) as the top-level options are.
+SIDE_SETTINGS_SPEC = dict(type='dict', options=backend_options())
 
 
 def store_settings(get_option):
     """Settings dict for the backends from an option getter (module.params.get or plugin.get_option)."""
     return dict((name, get_option(name)) for name in STORE_ARGUMENT_SPEC)
+
+
+def side_settings(settings, side_options):
+    """The settings of one side of a copy: ``settings`` (the task's store options, shared by both sides) with
+    every value the side's own options give in their place; a side option left out (None) keeps the shared one."""
+    own = dict((name, value) for name, value in (side_options or {}).items()
+               if name in settings and value is not None)  # alias keys ansible keeps beside the names are left out
+    return dict(settings, **own)
 
 
 def open_configured_store(settings):

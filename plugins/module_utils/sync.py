@@ -124,10 +124,12 @@ class Sync(object):
     """Copy every selected source entry that is missing or different at the destination and, with
     ``delete``, remove selected destination entries the source does not have. With ``skip_secrets``,
     entries secret by their location on either side (see secrets.is_secret_location, with
-    ``secret_patterns``) are left alone on both sides."""
+    ``secret_patterns``) are left alone on both sides. With ``ignore_existing``, only missing entries
+    are copied: an entry present at the destination is left as it is, even when it differs."""
 
     def __init__(self, source, destination, include=(), exclude=(), delete=False, parallel=16, acl=None,
-                 check_mode=False, max_listed=MAX_LISTED, skip_secrets=False, secret_patterns=()):
+                 check_mode=False, max_listed=MAX_LISTED, skip_secrets=False, secret_patterns=(),
+                 ignore_existing=False):
         check_not_overlapping(source.location, destination.location)
         self.source = source
         self.destination = destination
@@ -139,8 +141,10 @@ class Sync(object):
         self.parallel = max(1, parallel)
         self.acl = acl
         self.check_mode = check_mode
+        self.ignore_existing = ignore_existing
         self.report = SyncReport(max_listed)
         self.source_entries = []
+        self.left_existing = set()  # paths ignore_existing left alone: verify asks only that they are there
 
     def selected(self, path):
         """Include patterns (any; none = all) then exclude patterns; ``*`` also matches ``/``."""
@@ -180,6 +184,10 @@ class Sync(object):
         work = []
         for entry in self.source_entries:
             dest_entry = dest_index.pop(entry.path, None)
+            if dest_entry is not None and self.ignore_existing:
+                self.left_existing.add(entry.path)
+                self.report.record_unchanged()
+                continue
             equal = None if dest_entry is None else listed_equal(entry, dest_entry)
             if equal:
                 self.report.record_unchanged()
@@ -238,7 +246,8 @@ class Sync(object):
 
     def verify(self):
         """List the destination again: every selected source entry must be there with equal content
-        (and, with ``delete``, nothing else). Returns the paths that differ, sorted."""
+        (only there, for those ``ignore_existing`` left alone; and, with ``delete``, nothing else).
+        Returns the paths that differ, sorted."""
         dest_index = dict((entry.path, entry) for entry in self._listing(self.destination, self.source))
         differences = []
         lock = threading.Lock()
@@ -251,6 +260,8 @@ class Sync(object):
         work = []
         for entry in self.source_entries:
             dest_entry = dest_index.pop(entry.path, None)
+            if dest_entry is not None and entry.path in self.left_existing:
+                continue
             equal = None if dest_entry is None else listed_equal(entry, dest_entry)
             if dest_entry is None or equal is False:
                 differences.append(entry.path)

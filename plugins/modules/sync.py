@@ -27,6 +27,9 @@ description:
   - A run that was interrupted can simply be run again; only what is still missing or different is copied.
   - Entry paths (never contents) are listed in the result, so secrets are not revealed. With
     O(skip_secrets=true), secret entries are not even copied.
+  - Each side can have its own backend settings (O(src_options), O(dest_options)), for a copy between two
+    accounts, two projects or two services (AWS S3 and DigitalOcean Spaces or MinIO).
+  - With O(compare_only=true) nothing is written and RV(differences) lists what differs.
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -44,6 +47,91 @@ options:
       - The folder to copy to, as a full location or a local path. It must not overlap O(src).
     type: str
     required: true
+  src_options:
+    description:
+      - Backend settings of the source only, with the same keys as the store options of this module
+        (O(access_key), O(secret_key), O(profile), O(endpoint_url), O(gcp_service_account_file), ...).
+      - Each key given here replaces, for the source, the option of the same name; a key left out keeps it.
+        The environment (E(AWS_PROFILE), E(S3_ENDPOINT), ...) applies to both sides, below the options.
+      - When the two sides use different identities, give each side its whole identity in its own options
+        (both keys, or a profile), so that none is half taken from the shared options.
+      - Credentials are never logged.
+    type: dict
+    suboptions: &side_settings
+      access_key:
+        description: As O(access_key).
+        type: str
+        aliases: [aws_access_key_id, aws_access_key]
+      secret_key:
+        description: As O(secret_key).
+        type: str
+        aliases: [aws_secret_access_key, aws_secret_key]
+      session_token:
+        description: As O(session_token).
+        type: str
+        aliases: [aws_session_token, security_token]
+      profile:
+        description: As O(profile).
+        type: str
+        aliases: [aws_profile]
+      region:
+        description: As O(region).
+        type: str
+        aliases: [aws_region]
+      endpoint_url:
+        description: As O(endpoint_url).
+        type: str
+        aliases: [aws_endpoint_url, s3_url]
+      gcp_service_account_file:
+        description: As O(gcp_service_account_file).
+        type: path
+      gcp_service_account_contents:
+        description: As O(gcp_service_account_contents).
+        type: raw
+      oss_region:
+        description: As O(oss_region).
+        type: str
+      oss_endpoint:
+        description: As O(oss_endpoint).
+        type: str
+      oss_access_key_id:
+        description: As O(oss_access_key_id).
+        type: str
+      oss_access_key_secret:
+        description: As O(oss_access_key_secret).
+        type: str
+      openstack_cloud:
+        description: As O(openstack_cloud).
+        type: str
+        aliases: [cloud]
+      openstack_auth:
+        description: As O(openstack_auth).
+        type: dict
+        aliases: [auth]
+      openstack_region_name:
+        description: As O(openstack_region_name).
+        type: str
+        aliases: [region_name]
+      vault_token:
+        description: As O(vault_token).
+        type: str
+      vault_aws_iam_role:
+        description: As O(vault_aws_iam_role).
+        type: str
+      vault_ca_cert:
+        description: As O(vault_ca_cert).
+        type: path
+      vault_validate_certs:
+        description: As O(vault_validate_certs).
+        type: bool
+  dest_options:
+    description:
+      - Backend settings of the destination only, as O(src_options) for the source.
+      - An S3 to S3 entry is copied inside the server (C(CopyObject)) only when both sides reach the same
+        service with the same identity; otherwise it is read with the source's settings and written with the
+        destination's.
+    type: dict
+    suboptions: *side_settings
   delete:
     description:
       - Remove destination entries that the source does not have (only among entries selected by
@@ -65,6 +153,16 @@ options:
     type: list
     elements: str
     default: []
+  ignore_existing:
+    description:
+      - Copy only the entries missing at the destination; an entry already there is left as it is, even when
+        it differs (it counts in RV(unchanged), and O(verify) only checks that it is there). As C(rsync
+        --ignore-existing) does.
+      - For adding what appeared in the source since an earlier copy to a destination that is now in use
+        and may have changed since (the C(kops.state_store.migrate_state_store) role does so once a cluster
+        was moved).
+    type: bool
+    default: false
   skip_secrets:
     description:
       - Leave secret entries alone on both sides - neither copied, deleted nor verified - for copies that must
@@ -84,6 +182,17 @@ options:
       - After copying, list the destination again and prove that every source entry is there with equal
         content (and, with O(delete=true), that nothing else is). Any difference fails the task.
       - Not done in check mode.
+    type: bool
+    default: false
+  compare_only:
+    description:
+      - Only compare - list and compare both sides as a sync does and write nothing, in check mode or not.
+        RV(differences) then lists the selected source entries missing or different at the destination (and,
+        with O(delete=true), the destination entries the source does not have); RV(copied) and RV(deleted)
+        count what a sync would copy and delete; RV(verified) is true when nothing differs. The task never
+        reports a change and does not fail on differences.
+      - For a last check before something irreversible, such as removing the source once the destination is
+        in use (the C(kops.state_store.migrate_state_store) role does so after C(kops update cluster --yes)).
     type: bool
     default: false
   acl:
@@ -108,7 +217,7 @@ attributes:
     support: none
     details: The result lists the paths that change; contents are not shown.
 notes:
-  - The same backend settings (credentials, endpoints) are used for both sides.
+  - Both sides use the module's store options unless O(src_options) or O(dest_options) give their own.
   - The C(kops.state_store.migrate_state_store) role moves whole clusters between stores with this module.
   - The module runs on the target host and uses that host's environment and credentials.
 seealso:
@@ -126,6 +235,36 @@ EXAMPLES = r'''
   kops.state_store.sync:
     dest: file:///srv/review/state
     delete: true
+
+- name: Copy a cluster from one AWS account to another (a profile for each)
+  kops.state_store.sync:
+    src: s3://old-kops-state/demo.k8s.local
+    dest: s3://new-kops-state/demo.k8s.local
+    src_options:
+      profile: old-account
+    dest_options:
+      profile: new-account
+    verify: true
+
+- name: Copy a cluster from DigitalOcean Spaces to AWS S3 (the destination's identity from the environment)
+  kops.state_store.sync:
+    src: do://old-space/demo.k8s.local
+    dest: s3://new-kops-state/demo.k8s.local
+    src_options:
+      endpoint_url: nyc3.digitaloceanspaces.com
+      region: nyc3
+      access_key: "{{ spaces_key }}"
+      secret_key: "{{ spaces_secret }}"
+    verify: true
+
+- name: Before removing the old copy, prove the new one holds everything (kops update rewrites some entries)
+  kops.state_store.sync:
+    src: s3://old-kops-state/demo.k8s.local
+    dest: s3://new-kops-state/demo.k8s.local
+    exclude: [config, cluster-completed.spec, kops-version.txt, 'igconfig/*', 'addons/*', 'manifests/*']
+    compare_only: true
+  register: compared
+  failed_when: compared.differences | length > 0
 
 - name: What would be pushed back, leaving etcd backups alone
   kops.state_store.sync:
@@ -148,17 +287,17 @@ dest:
   type: str
   sample: s3://new-kops-state/demo.k8s.local
 copied:
-  description: Number of entries copied (or that would be copied in check mode).
+  description: Number of entries copied (or that would be copied in check mode or with O(compare_only)).
   returned: always
   type: int
   sample: 12
 deleted:
-  description: Number of destination entries deleted (or that would be).
+  description: Number of destination entries deleted (or that would be in check mode or with O(compare_only)).
   returned: always
   type: int
   sample: 0
 unchanged:
-  description: Number of source entries already equal at the destination.
+  description: Number of source entries already equal at the destination (or, with O(ignore_existing), present there).
   returned: always
   type: int
   sample: 140
@@ -190,13 +329,17 @@ truncated:
   type: bool
   sample: false
 verified:
-  description: True when O(verify) proved the destination equal; null when not verified (or check mode).
+  description:
+    - True when O(verify) proved the destination equal; null when not verified (or check mode).
+    - With O(compare_only), true when nothing differs, else false.
   returned: always
   type: bool
   sample: true
 differences:
-  description: Paths that differ after the copy (only when verification failed); at most O(max_listed).
-  returned: when verification failed
+  description:
+    - Paths that differ after the copy (when verification failed), or, with O(compare_only), the paths a sync
+      would copy or delete; sorted, at most O(max_listed).
+  returned: when verification failed, and always with O(compare_only)
   type: list
   elements: str
   sample: [instancegroup/nodes]
@@ -204,9 +347,11 @@ differences:
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
     SECRET_PATTERNS_ARGUMENT_SPEC,
+    SIDE_SETTINGS_SPEC,
     StateStoreModule,
     error_message,
     open_configured_store,
+    side_settings,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
@@ -226,21 +371,29 @@ def main():
             acl=dict(type='str'),
             max_listed=dict(type='int', default=1000),
             skip_secrets=dict(type='bool', default=False),
+            compare_only=dict(type='bool', default=False),
+            ignore_existing=dict(type='bool', default=False),
+            src_options=SIDE_SETTINGS_SPEC,
+            dest_options=SIDE_SETTINGS_SPEC,
             **SECRET_PATTERNS_ARGUMENT_SPEC
         ),
+        mutually_exclusive=[('compare_only', 'verify')],
     )
     params = module.params
+    # a comparison is a check-mode run: the same listings and decisions, nothing written
+    writes = not (module.check_mode or params['compare_only'])
     with module.store_errors():
-        source = open_store(params['src'], module.settings) if params['src'] else open_configured_store(module.settings)
-        destination = open_store(params['dest'], module.settings)
+        source_settings = side_settings(module.settings, params['src_options'])
+        source = open_store(params['src'], source_settings) if params['src'] else open_configured_store(source_settings)
+        destination = open_store(params['dest'], side_settings(module.settings, params['dest_options']))
         sync = Sync(source, destination, params['include'], params['exclude'], params['delete'], params['parallel'],
-                    params['acl'], module.check_mode, params['max_listed'], params['skip_secrets'],
-                    params['secret_patterns'])
+                    params['acl'], not writes, params['max_listed'], params['skip_secrets'],
+                    params['secret_patterns'], params['ignore_existing'])
 
     result = dict(src=source.render(), dest=destination.render(), verified=None)
     try:
         sync.run()
-        if params['verify'] and not module.check_mode:
+        if params['verify'] and writes:
             differences = sync.verify()
             result['verified'] = not differences
             if differences:
@@ -252,7 +405,11 @@ def main():
         # What was done before the failure is reported too; a new run copies only what is left.
         result.update(sync.report.as_dict())
         module.fail_json(msg=error_message(exc), **result)
-    result.update(sync.report.as_dict())
+    report = sync.report
+    result.update(report.as_dict())
+    if params['compare_only']:
+        result.update(changed=False, verified=not report.changed,
+                      differences=sorted(report.copied_paths + report.deleted_paths)[:params['max_listed']])
     module.exit_json(**result)
 
 

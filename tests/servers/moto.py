@@ -10,12 +10,18 @@ Fixtures:
   ``authentication(on)`` switches the checks on or off at once on any server (tests that switch them on
   switch them off again when done).
 - ``aws_environment``: an environment dict for clients of ``moto_server`` (dummy keys, region, no CA bundle).
+- ``second_moto_auth_server``: another server like ``moto_auth_server``: a second S3 service, which knows none
+  of the first one's keys and buckets.
+- ``two_s3_services``: the two authenticating servers with checks on, each with an IAM user of its own (see
+  S3Service), for moves between two services or identities; checks are switched off again afterwards.
 """
 
+import json
 import os
 import subprocess
 import sys
 import urllib.request
+import uuid
 
 import pytest
 
@@ -116,3 +122,68 @@ def s3_bucket(aws_environment):
         client.create_bucket(Bucket=bucket)
         return bucket
     return make
+
+
+@pytest.fixture(scope='session')
+def second_moto_auth_server():
+    server = MotoServer(bootstrap_calls=int(os.environ.get('MOTO_AUTH_BOOTSTRAP_CALLS', '200')))
+    yield server
+    server.stop()
+
+
+ALL_S3 = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:*', 'Resource': '*'}]}
+
+
+class S3Service(object):
+    """One authenticating moto server seen by an IAM user of its own, allowed s3:* (``access_key``,
+    ``secret_key``); ``bucket(name)`` creates a fresh bucket as that user."""
+
+    def __init__(self, server):
+        self.server = server
+        self.endpoint = server.endpoint
+        self.access_key, self.secret_key = self.another_identity()
+
+    def another_identity(self):
+        """The keys of a new IAM user (s3:*) of this service: another principal, same account."""
+        import boto3
+
+        self.server.authentication(False)  # creating users needs IAM rights no test user has
+        try:
+            iam = boto3.client('iam', endpoint_url=self.endpoint, region_name='us-east-1',
+                               aws_access_key_id='bootstrap', aws_secret_access_key='bootstrap')
+            name = 'kops-%s' % uuid.uuid4().hex[:8]
+            iam.create_user(UserName=name)
+            iam.put_user_policy(UserName=name, PolicyName='s3', PolicyDocument=json.dumps(ALL_S3))
+            key = iam.create_access_key(UserName=name)['AccessKey']
+        finally:
+            self.server.authentication(True)
+        return key['AccessKeyId'], key['SecretAccessKey']
+
+    def client(self):
+        import boto3
+
+        return boto3.client('s3', endpoint_url=self.endpoint, region_name='us-east-1',
+                            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key)
+
+    def bucket(self, name):
+        bucket = '%s-%s' % (name, uuid.uuid4().hex[:10])
+        self.client().create_bucket(Bucket=bucket)
+        return bucket
+
+    def settings(self):
+        """The collection's store options for this service as this user."""
+        return dict(endpoint_url=self.endpoint, access_key=self.access_key, secret_key=self.secret_key,
+                    region='us-east-1')
+
+    def aws_environment(self):
+        """An environment reaching this service AWS-style (AWS_* variables, AWS_ENDPOINT_URL), as this user."""
+        return clean_aws_environment(AWS_ACCESS_KEY_ID=self.access_key, AWS_SECRET_ACCESS_KEY=self.secret_key,
+                                     AWS_REGION='us-east-1', AWS_ENDPOINT_URL=self.endpoint)
+
+
+@pytest.fixture
+def two_s3_services(moto_auth_server, second_moto_auth_server):
+    services = [S3Service(moto_auth_server), S3Service(second_moto_auth_server)]
+    yield services
+    for server in (moto_auth_server, second_moto_auth_server):
+        server.authentication(False)

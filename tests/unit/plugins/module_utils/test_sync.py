@@ -176,6 +176,26 @@ def test_verify_passes_and_finds_differences(store_factory):
     assert sync.verify() == ['c1/config', 'c1/instancegroup/nodes', 'c1/intruder']
 
 
+def test_ignore_existing_adds_only_what_is_missing(store_factory):
+    """A destination in use since an earlier copy: what appeared in the source is added, nothing there is
+    overwritten, even where it differs; check mode plans exactly that; verify asks only presence of what was left."""
+    source, destination = store_factory('src'), store_factory('dst')
+    fill(source)
+    fill(destination, {'c1/config': b'rewritten at the destination', 'c1/instancegroup/nodes': TREE['c1/instancegroup/nodes']})
+    planned = Sync(source, destination, ignore_existing=True, check_mode=True).run().as_dict()
+    sync = Sync(source, destination, ignore_existing=True)
+    done = sync.run().as_dict()
+    assert planned == done
+    assert done['copied_paths'] == sorted(set(TREE) - {'c1/config', 'c1/instancegroup/nodes'})
+    assert done['unchanged'] == 2
+    assert content(destination) == dict(TREE, **{'c1/config': b'rewritten at the destination'})
+    assert sync.verify() == []
+    destination.delete('c1/config')  # left alone, so only its presence is asked
+    destination.write('c1/secrets/admin', b'tampered')  # copied by this run, so its content is
+    assert sync.verify() == ['c1/config', 'c1/secrets/admin']
+    assert Sync(source, destination).run().copied_paths == ['c1/config', 'c1/secrets/admin']  # without it: copied
+
+
 def test_report_lists_are_bounded(store_factory):
     source, destination = store_factory('src'), store_factory('dst')
     fill(source, dict(('c/%03d' % number, b'x') for number in range(30)))
