@@ -1,6 +1,8 @@
 """The migrate_state_store role (molecule scenario, playbooks/migrate_state_store.yml), on the moto server.
 The review workflow (playbooks/review_state_changes.yml) is tested in test_review_playbook.py."""
 
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -8,6 +10,150 @@ import yaml
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
 PLAYBOOK = 'playbooks/migrate_state_store.yml'
+CLUSTER = 'a.k8s.local'
+
+# A stand-in for the kops binary that does to the state store what `kops update cluster --name N --state S
+# --yes` does (kOps 1.30), and nothing to any cloud. Like kOps, it finds the store from --state, else
+# KOPS_STATE_STORE, and reaches S3 through the environment only: S3_ENDPOINT with S3_ACCESS_KEY_ID,
+# S3_SECRET_ACCESS_KEY and S3_REGION (path style; do:// requires it), otherwise the AWS SDK's chain (AWS_*
+# variables, AWS_ENDPOINT_URL). It reads the cluster from the store (config, instancegroup/*) and writes below
+# the cluster's spec.configBase - not below the store it read - the entries kOps writes there:
+# cluster-completed.spec (the cluster with configBase, keyStore and secretStore filled in),
+# kops-version.txt, igconfig/<role>/<group>/nodeupconfig.yaml (the configBase nodes boot from), the bootstrap
+# channel under addons/ and a manifest under manifests/. Entries already equal are not rewritten; it then
+# prints "No changes need to be applied", as kOps does. Each call is appended to $KOPS_STAND_IN_LOG.
+KOPS_STAND_IN = r"""#!%(python)s
+import os
+import sys
+from urllib.parse import urlparse
+
+import boto3
+import yaml
+from botocore.config import Config
+
+VERSION = '1.30.4'
+ROLES = {'Node': 'node', 'ControlPlane': 'control-plane', 'Master': 'control-plane', 'APIServer': 'apiserver',
+         'Bastion': 'bastion'}
+
+
+def fail(message):
+    sys.stderr.write('Error: %%s\n' %% message)
+    sys.exit(1)
+
+
+def s3_client(scheme):
+    endpoint = os.environ.get('S3_ENDPOINT')
+    if endpoint:
+        key, secret = os.environ.get('S3_ACCESS_KEY_ID'), os.environ.get('S3_SECRET_ACCESS_KEY')
+        if not key or not secret:
+            fail('S3_ACCESS_KEY_ID cannot be empty when S3_ENDPOINT is set')
+        return boto3.client('s3', endpoint_url=endpoint if '://' in endpoint else 'https://' + endpoint,
+                            aws_access_key_id=key, aws_secret_access_key=secret,
+                            region_name=os.environ.get('S3_REGION') or 'us-east-1',
+                            config=Config(s3={'addressing_style': 'path'}))
+    if scheme != 's3':
+        fail('%%s:// state stores require S3_ENDPOINT' %% scheme)
+    return boto3.client('s3', region_name=os.environ.get('AWS_REGION') or 'us-east-1')
+
+
+def split(location):
+    parsed = urlparse(location)
+    if parsed.scheme not in ('s3', 'do'):
+        fail('this stand-in serves s3:// and do:// stores only, not %%s' %% location)
+    return parsed.scheme, parsed.netloc, parsed.path.strip('/')
+
+
+def key(prefix, *parts):
+    return '/'.join(part for part in (prefix,) + parts if part)
+
+
+def read(client, bucket, name):
+    try:
+        return client.get_object(Bucket=bucket, Key=name)['Body'].read()
+    except client.exceptions.NoSuchKey:
+        return None
+
+
+def main(arguments):
+    if arguments[:2] != ['update', 'cluster'] or '--yes' not in arguments:
+        fail('this stand-in only runs "update cluster --name N --state S --yes"')
+    options = dict(zip(arguments[2::2], arguments[3::2]))
+    name = options.get('--name')
+    store = (options.get('--state') or os.environ.get('KOPS_STATE_STORE') or '').rstrip('/')
+    scheme, bucket, prefix = split(store)
+    client = s3_client(scheme)
+    config = read(client, bucket, key(prefix, name, 'config'))
+    if config is None:
+        fail('cluster "%%s" not found' %% name)
+    cluster = yaml.safe_load(config)
+    spec = cluster['spec']
+    config_base = spec.get('configBase') or '%%s/%%s' %% (store, name)
+    completed = dict(cluster, spec=dict(spec, configBase=config_base,
+                                        keyStore=spec.get('keyStore') or config_base + '/pki',
+                                        secretStore=spec.get('secretStore') or config_base + '/secrets'))
+    written = {
+        'cluster-completed.spec': yaml.safe_dump(completed),
+        'kops-version.txt': VERSION,
+        'addons/bootstrap-channel.yaml': yaml.safe_dump(dict(
+            kind='Addons', metadata=dict(name='bootstrap'), spec=dict(addons=[dict(
+                name='kops-controller.addons.k8s.io', manifest='kops-controller.addons.k8s.io/k8s-1.16.yaml')]))),
+        'manifests/channels/kops-channels.yaml': 'channel: stable\nkopsVersion: %%s\n' %% VERSION,
+    }
+    listed = client.list_objects_v2(Bucket=bucket, Prefix=key(prefix, name, 'instancegroup') + '/').get('Contents', [])
+    for item in listed:
+        group = yaml.safe_load(read(client, bucket, item['Key']))
+        group_name, role = group['metadata']['name'], group['spec']['role']
+        written['igconfig/%%s/%%s/nodeupconfig.yaml' %% (ROLES[role], group_name)] = yaml.safe_dump(dict(
+            configBase=config_base, instanceGroupName=group_name, instanceGroupRole=role,
+            kubernetesVersion=spec.get('kubernetesVersion')))
+    base_scheme, base_bucket, base_prefix = split(config_base)
+    changed = False
+    for path, text in sorted(written.items()):
+        if read(client, base_bucket, key(base_prefix, path)) != text.encode():
+            client.put_object(Bucket=base_bucket, Key=key(base_prefix, path), Body=text.encode(),
+                              **({} if base_scheme == 'do' else {'ServerSideEncryption': 'AES256'}))
+            changed = True
+    if changed:
+        print('kOps has set your kubectl context to %%s\n\nCluster changes have been applied to the cloud.\n\n'
+              'Changes may require instances to restart: kops rolling-update cluster' %% name)
+    else:
+        print('No changes need to be applied')
+
+
+with open(os.environ['KOPS_STAND_IN_LOG'], 'a') as log:
+    log.write('%%s %%s\n' %% (os.environ.get('KOPS_STATE_STORE', ''), ' '.join(sys.argv[1:])))
+main(sys.argv[1:])
+"""
+# What the stand-in writes, as paths below the cluster's folder (seed() adds one group, "nodes", role Node).
+UPDATE_WRITES = ['addons/bootstrap-channel.yaml', 'cluster-completed.spec', 'igconfig/node/nodes/nodeupconfig.yaml',
+                 'kops-version.txt', 'manifests/channels/kops-channels.yaml']
+
+
+@pytest.fixture
+def kops(tmp_path):
+    """The kops stand-in: ``kops.path`` to give the role, ``kops.update(store, environment)`` to run it as an
+    earlier ``kops update cluster --yes`` did, ``kops.calls()`` the command lines it got."""
+    class Kops(object):
+        path = tmp_path / 'kops'
+        log = tmp_path / 'kops-calls'
+
+        def update(self, store, environment, name=CLUSTER):
+            completed = subprocess.run([str(self.path), 'update', 'cluster', '--name', name, '--state', store, '--yes'],
+                                       env=dict(environment, KOPS_STAND_IN_LOG=str(self.log)), capture_output=True,
+                                       text=True, check=False)
+            assert completed.returncode == 0, completed.stderr
+            return completed.stdout
+
+        def calls(self):
+            return self.log.read_text().splitlines() if self.log.exists() else []
+
+        def environment(self, environment):
+            """``environment`` for an ansible-playbook run whose role calls the stand-in."""
+            return dict(environment, KOPS_STAND_IN_LOG=str(self.log))
+
+    Kops.path.write_text(KOPS_STAND_IN % dict(python=sys.executable))
+    Kops.path.chmod(0o755)
+    return Kops()
 
 
 @pytest.fixture
@@ -70,29 +216,27 @@ def test_check_mode_then_move_between_buckets(run_playbook, aws_environment, s3_
     assert 'changed=0' in again.output
 
 
-def test_update_then_delete_source_from_a_local_store(run_playbook, aws_environment, s3_bucket, stores, tmp_path):
-    """run_update calls kops with the new store (a recording stand-in for the kops binary), then the local
-    copy is removed; a local destination is refused for the update."""
+def test_update_then_delete_source_from_a_local_store(run_playbook, aws_environment, s3_bucket, stores, tmp_path, kops):
+    """run_update runs kops update with the new store, then the local copy is removed; a local destination is
+    refused for the update."""
     local = str(tmp_path / 'local-store')
     seed(stores(local), 'c.k8s.local')
     new = 's3://%s' % s3_bucket('new')
-    calls = tmp_path / 'kops-calls'
-    kops = tmp_path / 'kops'
-    kops.write_text('#!/bin/sh\necho "$KOPS_STATE_STORE $*" >> %s\necho "Cluster changes have been applied"\n' % calls)
-    kops.chmod(0o755)
     variables = dict(source=local, destination=new, clusters=['c.k8s.local'], run_update=True, delete_source=True)
+    args = ['-e', 'migrate_state_store_kops_command=%s' % kops.path]
 
     refused = run_playbook(PLAYBOOK, dict(variables, destination='file://%s' % (tmp_path / 'elsewhere')),
-                           args=['-e', 'migrate_state_store_kops_command=%s' % kops], env=aws_environment)
+                           args=args, env=kops.environment(aws_environment))
     assert refused.rc != 0 and 'no node can' in refused.output, refused
-    assert not calls.exists()
+    assert kops.calls() == []
 
-    moved = run_playbook(PLAYBOOK, variables, args=['-e', 'migrate_state_store_kops_command=%s' % kops],
-                         env=aws_environment)
+    moved = run_playbook(PLAYBOOK, variables, args=args, env=kops.environment(aws_environment))
     assert moved.rc == 0, moved
-    assert calls.read_text() == '%s update cluster --name c.k8s.local --state %s --yes\n' % (new, new)
+    assert kops.calls() == ['%s update cluster --name c.k8s.local --state %s --yes' % (new, new)]
     assert tree(stores(local)) == {}
     assert spec_of(stores(new), 'c.k8s.local')['configBase'] == new + '/c.k8s.local'
+    completed = yaml.safe_load(stores(new).read('c.k8s.local/cluster-completed.spec')[0])['spec']
+    assert completed['configBase'] == new + '/c.k8s.local'
 
 
 def test_other_cluster_of_the_same_name_is_not_overwritten(run_playbook, aws_environment, s3_bucket, stores, tmp_path):
@@ -138,3 +282,84 @@ def test_delete_source_leaves_no_version_in_a_versioned_bucket(run_playbook, aws
     assert versions('') == other
     assert sorted(tree(stores(new))) == ['a.k8s.local/config', 'a.k8s.local/instancegroup/nodes',
                                          'a.k8s.local/pki/private/ca/keyset.yaml', 'a.k8s.local/secrets/admin']
+
+
+# -- after kops update, the destination is only compared --------------------------------------------------------
+def below(cluster_tree, paths):
+    """The entries of ``cluster_tree`` (paths below the store) whose path below the cluster's folder is in ``paths``."""
+    return dict((path, data) for path, data in cluster_tree.items() if path.split('/', 1)[1] in paths)
+
+
+def others(cluster_tree, paths):
+    return dict((path, data) for path, data in cluster_tree.items() if path.split('/', 1)[1] not in paths)
+
+
+def test_what_kops_update_wrote_survives_the_whole_role(run_playbook, aws_environment, s3_bucket, stores, kops):
+    """The old store holds the entries an earlier kops update wrote there (configBase = the old store); the move
+    runs kops update against the new store, which rewrites them there (configBase = the new store); removing the
+    source compares the two copies, writing nothing, so the update's entries stay as it wrote them."""
+    old, new = 's3://%s' % s3_bucket('old'), 's3://%s/kops' % s3_bucket('new')
+    seed(stores(old), CLUSTER)
+    kops.update(old, aws_environment)
+    before = tree(stores(old))
+    assert sorted(below(before, UPDATE_WRITES)) == ['%s/%s' % (CLUSTER, path) for path in UPDATE_WRITES]
+    variables = dict(source=old, destination=new, run_update=True, delete_source=True)
+    args = ['-e', 'migrate_state_store_kops_command=%s' % kops.path]
+
+    plan = run_playbook(PLAYBOOK, variables, args=args + ['--check'], env=kops.environment(aws_environment))
+    assert plan.rc == 0, plan
+    assert tree(stores(new)) == {} and tree(stores(old)) == before and len(kops.calls()) == 1
+
+    moved = run_playbook(PLAYBOOK, variables, args=args, env=kops.environment(aws_environment))
+    assert moved.rc == 0, moved
+    assert kops.calls()[1:] == ['%s update cluster --name %s --state %s --yes' % (new, CLUSTER, new)]
+    assert tree(stores(old)) == {}
+    folder = '%s/%s' % (new, CLUSTER)
+    completed = yaml.safe_load(stores(new).read(CLUSTER + '/cluster-completed.spec')[0])['spec']
+    assert (completed['configBase'], completed['keyStore'], completed['secretStore']) == (
+        folder, folder + '/pki', folder + '/secrets')
+    nodeup = yaml.safe_load(stores(new).read(CLUSTER + '/igconfig/node/nodes/nodeupconfig.yaml')[0])
+    assert nodeup['configBase'] == folder
+    # every entry the update wrote is as it wrote it: run again, it finds nothing to change
+    assert kops.update(new, aws_environment).strip() == 'No changes need to be applied'
+    assert others(tree(stores(new)), UPDATE_WRITES + ['config']) == others(before, UPDATE_WRITES + ['config'])
+
+
+def test_a_moved_cluster_is_never_overwritten_and_its_source_stays_while_they_differ(
+        run_playbook, aws_environment, s3_bucket, stores, kops):
+    """After the move (and the update), the new store is in use: someone changes a node group there, and the old
+    control plane, not rolled yet, writes an etcd backup to the old store. A later run with delete_source adds the
+    missing backup, overwrites nothing, and keeps the source while the node groups differ - in check mode too -
+    until the difference is settled."""
+    old, new = 's3://%s' % s3_bucket('old'), 's3://%s' % s3_bucket('new')
+    seed(stores(old), CLUSTER)
+    kops.update(old, aws_environment)
+    args = ['-e', 'migrate_state_store_kops_command=%s' % kops.path]
+    first = run_playbook(PLAYBOOK, dict(source=old, destination=new, run_update=True), args=args,
+                         env=kops.environment(aws_environment))
+    assert first.rc == 0, first
+    edited = yaml.safe_dump(dict(apiVersion='kops.k8s.io/v1alpha2', kind='InstanceGroup', metadata=dict(name='nodes'),
+                                 spec=dict(role='Node', machineType='m5.large'))).encode()
+    backup = CLUSTER + '/backups/etcd/main/2026-12-01T10:00:00Z-000001/etcd.backup.gz'
+    stores(new).write(CLUSTER + '/instancegroup/nodes', edited)
+    stores(old).write(backup, b'etcd snapshot')
+    at_destination, in_source = tree(stores(new)), tree(stores(old))
+    variables = dict(source=old, destination=new, update_done=True, delete_source=True)
+
+    plan = run_playbook(PLAYBOOK, variables, args=['--check'], env=aws_environment)
+    assert plan.rc != 0 and 'missing or different' in plan.output, plan
+    assert 'instancegroup/nodes' in plan.output and 'etcd.backup.gz' not in plan.output.split('missing or different')[1]
+    assert tree(stores(new)) == at_destination and tree(stores(old)) == in_source
+
+    refused = run_playbook(PLAYBOOK, variables, env=aws_environment)
+    assert refused.rc != 0 and 'The source was not removed' in refused.output, refused
+    assert tree(stores(old)) == in_source
+    assert tree(stores(new)) == dict(at_destination, **{backup: b'etcd snapshot'})
+
+    stores(old).write(CLUSTER + '/instancegroup/nodes', edited)  # settled: the source takes the new store's version
+    done = run_playbook(PLAYBOOK, variables, env=aws_environment)
+    assert done.rc == 0, done
+    assert tree(stores(old)) == {}
+    assert tree(stores(new)) == dict(at_destination, **{backup: b'etcd snapshot'})
+    assert len(kops.calls()) == 2  # the seed's update and the first run's
+
