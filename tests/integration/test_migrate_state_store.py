@@ -1,4 +1,5 @@
-"""The migrate_state_store role (molecule scenario, playbooks/migrate_state_store.yml), on the moto server.
+"""The migrate_state_store role (molecule scenario, playbooks/migrate_state_store.yml), on the moto server,
+and between two moto servers with authentication on (two services, each side with its own keys).
 The review workflow (playbooks/review_state_changes.yml) is tested in test_review_playbook.py."""
 
 import subprocess
@@ -8,6 +9,7 @@ import pytest
 import yaml
 
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
+from servers.moto import clean_aws_environment
 
 PLAYBOOK = 'playbooks/migrate_state_store.yml'
 CLUSTER = 'a.k8s.local'
@@ -363,3 +365,68 @@ def test_a_moved_cluster_is_never_overwritten_and_its_source_stays_while_they_di
     assert tree(stores(new)) == dict(at_destination, **{backup: b'etcd snapshot'})
     assert len(kops.calls()) == 2  # the seed's update and the first run's
 
+
+# -- each side with its own settings ------------------------------------------------------------------------------
+def s3_endpoint_environment(service):
+    """How kOps reaches an S3-compatible service: S3_ENDPOINT and the S3_* keys."""
+    return clean_aws_environment(S3_ENDPOINT=service.endpoint, S3_ACCESS_KEY_ID=service.access_key,
+                                 S3_SECRET_ACCESS_KEY=service.secret_key)
+
+
+def test_move_from_an_s3_compatible_service_to_an_aws_style_one(run_playbook, two_s3_services, kops):
+    """Spaces or MinIO to AWS, on two servers that know none of each other's keys: the source (do://, path style,
+    S3 rules) through the role's source options, the destination AWS-style (AWS_* variables, AWS_ENDPOINT_URL)
+    from the environment, which kops update uses as kOps does; kops update, then the source removed."""
+    old, new = two_s3_services
+    source, destination = 'do://%s' % old.bucket('space'), 's3://%s' % new.bucket('new')
+    seed(open_store(source, old.settings()), CLUSTER)
+    kops.update(source, s3_endpoint_environment(old))
+    before = tree(open_store(source, old.settings()))
+    variables = dict(source=source, destination=destination, source_options=old.settings(), run_update=True,
+                     delete_source=True)
+    args = ['-e', 'migrate_state_store_kops_command=%s' % kops.path]
+    environment = kops.environment(new.aws_environment())
+
+    plan = run_playbook(PLAYBOOK, variables, args=args + ['--check'], env=environment)
+    assert plan.rc == 0, plan
+    assert tree(open_store(destination, new.settings())) == {}
+
+    moved = run_playbook(PLAYBOOK, variables, args=args + ['-vvv'], env=environment)
+    assert moved.rc == 0, moved
+    for secret in (old.secret_key, new.secret_key, 'private material'):
+        assert secret not in moved.output
+    assert tree(open_store(source, old.settings())) == {}
+    moved_tree = tree(open_store(destination, new.settings()))
+    assert others(moved_tree, UPDATE_WRITES + ['config']) == others(before, UPDATE_WRITES + ['config'])
+    completed = yaml.safe_load(moved_tree[CLUSTER + '/cluster-completed.spec'])['spec']
+    assert completed['configBase'] == '%s/%s' % (destination, CLUSTER)
+    assert kops.update(destination, new.aws_environment()).strip() == 'No changes need to be applied'
+
+
+def test_move_between_two_accounts_each_side_by_its_options(run_playbook, two_s3_services):
+    """S3 to S3 between two servers, each side's keys in the role's options only (nothing in the environment):
+    unknown keys are refused before anything is done, credentials never show, a re-run changes nothing."""
+    old, new = two_s3_services
+    source, destination = 's3://%s' % old.bucket('old'), 's3://%s/kops' % new.bucket('new')
+    seed(open_store(source, old.settings()), CLUSTER)
+    before = tree(open_store(source, old.settings()))
+    variables = dict(source=source, destination=destination, source_options=old.settings(),
+                     destination_options=new.settings(), update_done=True, delete_source=True)
+
+    refused = run_playbook(PLAYBOOK, dict(variables, destination_options=dict(new.settings(), acess_key='AKIATYPO')),
+                           args=['-vvvv'], env=clean_aws_environment())
+    assert refused.rc != 0 and 'migrate_state_store_destination_options.acess_key' in refused.output, refused
+    assert new.secret_key not in refused.output and old.secret_key not in refused.output
+    assert tree(open_store(destination, new.settings())) == {}
+
+    moved = run_playbook(PLAYBOOK, variables, args=['-vvvv'], env=clean_aws_environment())
+    assert moved.rc == 0, moved
+    for secret in (old.secret_key, new.secret_key, 'private material'):
+        assert secret not in moved.output
+    assert tree(open_store(source, old.settings())) == {}
+    moved_tree = tree(open_store(destination, new.settings()))
+    assert others(moved_tree, ['config']) == others(before, ['config'])
+    assert spec_of(open_store(destination, new.settings()), CLUSTER)['configBase'] == '%s/%s' % (destination, CLUSTER)
+
+    again = run_playbook(PLAYBOOK, dict(variables, clusters=[CLUSTER]), env=clean_aws_environment())
+    assert again.rc == 0 and 'changed=0' in again.output, again
