@@ -55,13 +55,24 @@ POLICY_ATTEMPTS = 5
 _MD5_ETAG = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
 _LOCK = threading.Lock()
 # Process-wide caches, as kOps keeps them: clients per connection and region, and per bucket its
-# region, its default encryption and whether the server honours conditional writes.
+# region, its default encryption and which conditional requests the server honours.
 _CLIENTS = {}
 _BUCKET_REGIONS = {}
 _BUCKET_ENCRYPTION = {}
 _CONDITIONAL_WRITES = {}
 _CONDITIONAL_COPIES = {}
+_PROBE_LOCKS = {}
 _IMDS_REGION = {}
+
+#: the conditional requests writes rely on: (operation, header)
+CREATE_IF_ABSENT = ('PutObject', 'If-None-Match')
+COMPARE_AND_SWAP = ('PutObject', 'If-Match')
+GUARDED_DELETE = ('DeleteObject', 'If-Match')
+CONDITIONAL_WRITES = (CREATE_IF_ABSENT, COMPARE_AND_SWAP, GUARDED_DELETE)
+_WHAT_NEEDS = {CREATE_IF_ABSENT: 'create-if-absent', COMPARE_AND_SWAP: 'compare-and-swap',
+               GUARDED_DELETE: 'a guarded delete'}
+HONOURED, IGNORED = 'honoured', 'ignored'  # else the error code of a server that rejects the header
+NO_ETAG = '"%s"' % ('0' * 32)  # an If-Match value no object has
 
 
 def _env(environ, *names):
@@ -489,40 +500,90 @@ class S3Backend(Backend):
             arguments['ServerSideEncryption'] = 'AES256'
         return arguments
 
-    def _require_conditional_writes(self, acl):
-        """Refuse conditional writes on a server that would silently ignore them. Probed once per bucket
-        with an If-Match put of a random key that cannot match: a compliant server answers 404/412 and
-        writes nothing; one that writes the probe ignores conditions (the probe is removed again); one
-        that answers 400/501 does not support them. The probe carries the headers of a real write, so
-        bucket policies that demand encryption or an ACL judge it like one."""
+    def _probe_key(self, path):
+        """A fresh key for a probe object in the folder of the entry ``path``, where a principal allowed only
+        some folders (a prefix-scoped policy) may write as it may write the entry."""
+        folder = self._key(path).rpartition('/')[0]
+        return '/'.join(part for part in (folder, PROBE_PREFIX + uuid.uuid4().hex) if part)
+
+    def _probed(self, cache, probe):
+        """``cache``'s answer for this server and bucket, found by ``probe()`` (returning the answer and whether
+        to keep it) in one thread at a time; the answer is the server's, the same for every folder."""
         cache_key = (self.config.endpoint_url, self.bucket)
         with _LOCK:
-            honoured = _CONDITIONAL_WRITES.get(cache_key)
-        if honoured is None:
-            from botocore.exceptions import ClientError
-
-            probe = self._key(PROBE_PREFIX + uuid.uuid4().hex)
-            with self._errors(''):
-                try:
-                    self.client.put_object(Bucket=self.bucket, Key=probe, Body=b'', IfMatch='"%s"' % ('0' * 32),
-                                           **self._write_arguments(acl))
-                    honoured = False
-                except ClientError as exc:
-                    if _status(exc) in (400, 501):
-                        raise NotSupported(
-                            'the S3 server of %s rejects conditional writes (%s), so create-if-absent and '
-                            'compare-and-swap cannot be done there' % (self.render(), _code(exc)))
-                    if _status(exc) not in (404, 412):
-                        raise
-                    honoured = True
-                if not honoured:
-                    self.client.delete_object(Bucket=self.bucket, Key=probe)
+            if cache_key in cache:
+                return cache[cache_key]
+            lock = _PROBE_LOCKS.setdefault((id(cache),) + cache_key, threading.Lock())
+        with lock:
             with _LOCK:
-                _CONDITIONAL_WRITES[cache_key] = honoured
-        if not honoured:
-            raise NotSupported(
-                'the S3 server of %s ignores conditional writes (If-Match/If-None-Match), so create-if-absent and '
-                'compare-and-swap cannot be done safely there' % self.render())
+                if cache_key in cache:
+                    return cache[cache_key]
+            answer, keep = probe()
+            if keep:
+                with _LOCK:
+                    cache[cache_key] = answer
+            return answer
+
+    def _require_condition(self, path, acl, condition):
+        """Refuse a conditional request the server would not evaluate. Before the first conditional request to
+        a bucket, each of CONDITIONAL_WRITES is tried on a probe object in the folder of ``path``; a server
+        that honours some of them and not others never gets to turn one into an unconditional write."""
+        state = self._probed(_CONDITIONAL_WRITES, lambda: (self._probe_conditional_writes(path, acl), True))[condition]
+        if state == HONOURED:
+            return
+        header = '%s on %s' % (condition[1], condition[0])
+        if state == IGNORED:
+            raise NotSupported('the S3 server of %s ignores conditional writes (%s), so %s cannot be done safely '
+                               'there' % (self.render(), header, _WHAT_NEEDS[condition]))
+        raise NotSupported('the S3 server of %s rejects conditional writes (%s: %s), so %s cannot be done there'
+                           % (self.render(), header, state, _WHAT_NEEDS[condition]))
+
+    def _probe_conditional_writes(self, path, acl):
+        """{condition: HONOURED, IGNORED or the error code of a rejection} for CONDITIONAL_WRITES, from requests
+        S3 answers with 412 on a probe object: If-None-Match: * on PutObject once it exists, If-Match with an
+        ETag it does not have on PutObject and on DeleteObject. The probe carries the headers of a real write,
+        so bucket policies demanding encryption or an ACL judge it like one; it is removed again."""
+        from botocore.exceptions import ClientError
+
+        probe = self._probe_key(path)
+        write = dict(Bucket=self.bucket, Key=probe, Body=b'', **self._write_arguments(acl))
+        steps = ((CREATE_IF_ABSENT, self.client.put_object, dict(write, IfNoneMatch='*')),
+                 (COMPARE_AND_SWAP, self.client.put_object, dict(write, IfMatch=NO_ETAG)),
+                 (GUARDED_DELETE, self.client.delete_object, dict(Bucket=self.bucket, Key=probe, IfMatch=NO_ETAG)))
+        states = {}
+        with self._probe_errors(path, probe):
+            try:
+                try:
+                    self.client.put_object(IfNoneMatch='*', **write)  # creates the probe where S3 honours it
+                except ClientError as exc:
+                    if _status(exc) not in (400, 501):
+                        raise
+                    self.client.put_object(**write)
+                for condition, call, arguments in steps:
+                    try:
+                        call(**arguments)
+                        states[condition] = IGNORED
+                    except ClientError as exc:
+                        if _status(exc) in (400, 501):
+                            states[condition] = _code(exc)
+                        elif _status(exc) == 412:
+                            states[condition] = HONOURED
+                        else:
+                            raise
+            finally:
+                self.client.delete_object(Bucket=self.bucket, Key=probe)
+        return states
+
+    @contextmanager
+    def _probe_errors(self, path, probe):
+        """Errors of a probe named as such: the write of ``path`` was not tried."""
+        try:
+            with self._errors(path):
+                yield
+        except AccessDenied as exc:
+            raise AccessDenied("%s (before the first conditional request to this bucket the backend writes and deletes "
+                               "a probe object next to the entry, '%s', which needs s3:PutObject and s3:DeleteObject "
+                               "there as a write of the entry does)" % (exc, probe))
 
     # -- reading ------------------------------------------------------------------------------
     def _read(self, path):
@@ -635,7 +696,7 @@ class S3Backend(Backend):
         if expect is not None:
             if len(data) > MAX_SINGLE_PUT:
                 raise NotSupported('%s: conditional writes are limited to %d bytes on S3' % (self._target(path), MAX_SINGLE_PUT))
-            self._require_conditional_writes(acl)
+            self._require_condition(path, acl, CREATE_IF_ABSENT if expect is ABSENT else COMPARE_AND_SWAP)
             if expect is ABSENT:
                 arguments['IfNoneMatch'] = '*'
             else:
@@ -663,12 +724,14 @@ class S3Backend(Backend):
     def _copy_from(self, source, path, expect, acl):
         """CopyObject (one request, no content through this process) from an S3 store on the same
         service reached as the same principal, with the headers of a write here; conditional copies only
-        where the server is known to honour If-Match/If-None-Match on CopyObject, as S3 does."""
+        where the server is known to honour If-Match and If-None-Match on CopyObject, as S3 does."""
         if not isinstance(source, S3Backend) or not self.config.same_server_and_identity(source.config):
             return None
         copy_source = dict(Bucket=source.bucket, Key=source._key(path))
-        if expect is not None and not self._conditional_copies_honoured(copy_source, acl):
-            return None
+        if expect is not None:
+            self._require_condition(path, acl, CREATE_IF_ABSENT if expect is ABSENT else COMPARE_AND_SWAP)
+            if not self._probed(_CONDITIONAL_COPIES, lambda: self._probe_conditional_copies(path, copy_source, acl)):
+                return None
         arguments = dict(Bucket=self.bucket, Key=self._key(path), CopySource=copy_source, MetadataDirective='COPY',
                          **self._write_arguments(acl))
         if expect is ABSENT:
@@ -683,36 +746,29 @@ class S3Backend(Backend):
             except ClientError as exc:
                 raise self._condition_failure(exc, path, expect) or exc
 
-    def _conditional_copies_honoured(self, copy_source, acl):
-        """Whether CopyObject here honours a destination condition (moto, for one, ignores it), probed
-        once per bucket: create a probe entry, copy ``copy_source`` onto it with If-None-Match: *
-        (S3 answers 412 and leaves it), remove the probe. Anything but 412 or a plain success leaves
-        the question open, and the caller reads and writes instead."""
-        cache_key = (self.config.endpoint_url, self.bucket)
-        with _LOCK:
-            if cache_key in _CONDITIONAL_COPIES:
-                return _CONDITIONAL_COPIES[cache_key]
-        self._require_conditional_writes(acl)
+    def _probe_conditional_copies(self, path, copy_source, acl):
+        """(whether CopyObject here honours If-None-Match and If-Match for the destination, whether that answer
+        is the server's): ``copy_source`` is copied onto a probe object in the folder of ``path`` with
+        If-None-Match: * and with an If-Match it cannot meet; S3 answers 412 to both and leaves the probe.
+        moto, for one, ignores both. Anything but 412 or a plain success leaves the question open (not kept),
+        and the caller reads and writes instead. The probe is removed again."""
         from botocore.exceptions import ClientError
 
-        probe = self._key(PROBE_PREFIX + uuid.uuid4().hex)
-        honoured = None
-        with self._errors(''):
-            self.client.put_object(Bucket=self.bucket, Key=probe, Body=b'', IfNoneMatch='*', **self._write_arguments(acl))
+        probe = self._probe_key(path)
+        copy = dict(Bucket=self.bucket, Key=probe, CopySource=copy_source, **self._write_arguments(acl))
+        with self._probe_errors(path, probe):
+            self.client.put_object(Bucket=self.bucket, Key=probe, Body=b'', **self._write_arguments(acl))
             try:
-                self.client.copy_object(Bucket=self.bucket, Key=probe, CopySource=copy_source, IfNoneMatch='*',
-                                        **self._write_arguments(acl))
-                honoured = False
-            except ClientError as exc:
-                if _status(exc) == 412:
-                    honoured = True
+                for condition in (dict(IfNoneMatch='*'), dict(IfMatch=NO_ETAG)):
+                    try:
+                        self.client.copy_object(**dict(copy, **condition))
+                        return False, True
+                    except ClientError as exc:
+                        if _status(exc) != 412:
+                            return False, False
+                return True, True
             finally:
                 self.client.delete_object(Bucket=self.bucket, Key=probe)
-        if honoured is None:
-            return False
-        with _LOCK:
-            _CONDITIONAL_COPIES[cache_key] = honoured
-        return honoured
 
     def _delete(self, path, expect):
         key = self._key(path)
@@ -724,7 +780,7 @@ class S3Backend(Backend):
                 self.client.head_object(Bucket=self.bucket, Key=key)
                 self.client.delete_object(Bucket=self.bucket, Key=key)
                 return
-            self._require_conditional_writes(None)
+            self._require_condition(path, None, GUARDED_DELETE)
             try:
                 self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=expect)
             except ClientError as exc:

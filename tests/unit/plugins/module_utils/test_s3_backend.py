@@ -374,23 +374,125 @@ def test_bucket_region_from_head_bucket_when_location_is_refused(authenticating,
     assert s3.bucket_region(store.config, bucket) == 'eu-west-2'
 
 
+def test_probes_go_into_the_folder_written_for_a_principal_allowed_only_there(authenticating, environment):
+    """A principal allowed only some folders (as the cross-account role's minimal level allows) writes to a
+    store at the bucket root: the conditional-request probes go where its writes go."""
+    endpoint = authenticating.endpoint
+    authenticating.authentication(False)
+    bucket, other_bucket = new_bucket(endpoint), new_bucket(endpoint)
+    statements = []
+    for name in (bucket, other_bucket):
+        statements += [
+            {'Effect': 'Allow', 'Action': ['s3:GetBucketLocation', 's3:GetEncryptionConfiguration', 's3:ListBucket'],
+             'Resource': 'arn:aws:s3:::' + name},
+            {'Effect': 'Allow', 'Action': ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+             'Resource': 'arn:aws:s3:::%s/c1.k8s.local/*' % name}]
+    user = _iam_user(endpoint, {'Version': '2012-10-17', 'Statement': statements})
+    authenticating.authentication(True)
+    settings = dict(endpoint_url=endpoint, access_key=user[0], secret_key=user[1], region='us-east-1')
+    store = open_store('s3://%s' % bucket, settings)
+    version = store.create('c1.k8s.local/config', b'x')
+    version = store.write('c1.k8s.local/config', b'y', expect=version)
+    store.write('c1.k8s.local/instancegroup/nodes', b'z', expect=ABSENT)
+    store.delete('c1.k8s.local/config', expect=version)
+    with pytest.raises(AccessDenied, match='access denied to entry .c2.k8s.local/config.'):
+        store.create('c2.k8s.local/config', b'x')
+    authenticating.authentication(False)
+    assert _keys(endpoint, bucket) == ['c1.k8s.local/instancegroup/nodes']  # no probe left
+    authenticating.authentication(True)
+    # where the first conditional write goes to a folder the principal may not write, the message says why
+    with pytest.raises(AccessDenied, match="probe object next to the entry, 'c2.k8s.local/.kops-state-store-probe-[0-9a-f]+', "
+                                           "which needs s3:PutObject and s3:DeleteObject there"):
+        open_store('s3://%s' % other_bucket, settings).create('c2.k8s.local/config', b'x')
+
+
 # -- servers that ignore or reject conditional writes -------------------------------------------------
-@pytest.mark.parametrize('front, message', [('s3_ignoring_conditions', 'ignores conditional writes'),
-                                            ('s3_rejecting_conditions', r'rejects conditional writes \(NotImplemented\)')])
-def test_server_without_conditional_writes_is_refused(request, moto_server, environment, front, message):
+@pytest.mark.parametrize('front, verb', [('s3_ignoring_conditions', 'ignores'), ('s3_rejecting_conditions', 'rejects')])
+def test_server_without_conditional_writes_is_refused(request, moto_server, environment, front, verb):
     bucket = new_bucket(moto_server.endpoint)
     endpoint = request.getfixturevalue(front).endpoint
     environment(S3_ENDPOINT=endpoint, S3_ACCESS_KEY_ID='testing', S3_SECRET_ACCESS_KEY='testing')
     store = open_store('s3://%s/state' % bucket)
     version = store.write('c1/config', b'unconditional writes still work')
-    with pytest.raises(NotSupported, match=message):
+    with pytest.raises(NotSupported, match=r'%s conditional writes \(If-None-Match on PutObject.*create-if-absent' % verb):
         store.create('c1/config', b'would overwrite')
-    with pytest.raises(NotSupported, match=message):
+    with pytest.raises(NotSupported, match=r'%s conditional writes \(If-Match on PutObject.*compare-and-swap' % verb):
         store.write('c1/config', b'would overwrite', expect='"0123"')
-    with pytest.raises(NotSupported, match=message):
+    with pytest.raises(NotSupported, match=r'%s conditional writes \(If-Match on DeleteObject.*a guarded delete' % verb):
         store.delete('c1/config', expect=version)
     assert store.read('c1/config') == (b'unconditional writes still work', version)
-    assert [entry.path for entry in store.list('', recursive=True)] == ['c1/config']  # the probe is gone
+    assert _keys(moto_server.endpoint, bucket) == ['state/c1/config']  # the probe is gone
+
+
+def _keys(endpoint, bucket):
+    """Every key of the bucket, as the server has them (probes included)."""
+    return sorted(item['Key'] for item in admin(endpoint).list_objects_v2(Bucket=bucket).get('Contents', []))
+
+
+@pytest.mark.parametrize('ignored_or_rejected', ['ignored', 'rejected'])
+@pytest.mark.parametrize('condition', [('PutObject', 'If-None-Match'), ('PutObject', 'If-Match'), ('DeleteObject', 'If-Match')])
+def test_server_honouring_some_conditions_refuses_only_what_needs_the_others(
+        moto_server, s3_conditions_front, environment, condition, ignored_or_rejected):
+    """A server that honours If-None-Match but ignores If-Match (or any other mix): every conditional request the
+    backend relies on is probed, so none of them becomes an unconditional write."""
+    bucket = new_bucket(moto_server.endpoint)
+    front = s3_conditions_front(**{ignored_or_rejected: {condition}})
+    store = open_store('s3://%s/state' % bucket, aws_settings(front))
+    admin(moto_server.endpoint).put_object(Bucket=bucket, Key='state/c1/config', Body=b'theirs')
+    current = store.read('c1/config')[1]
+    needs = {('PutObject', 'If-None-Match'): lambda: store.create('c1/config', b'mine'),
+             ('PutObject', 'If-Match'): lambda: store.write('c1/config', b'mine', expect='"%s"' % ('1' * 32)),
+             ('DeleteObject', 'If-Match'): lambda: store.delete('c1/config', expect='"%s"' % ('1' * 32))}
+    with pytest.raises(NotSupported, match='%s conditional writes \\(%s on %s' % (
+            'ignores' if ignored_or_rejected == 'ignored' else 'rejects', condition[1], condition[0])):
+        needs[condition]()
+    assert store.read('c1/config') == (b'theirs', current)
+    # what relies only on the honoured conditions still works, guarded
+    if condition != ('PutObject', 'If-None-Match'):
+        with pytest.raises(AlreadyExists):
+            store.create('c1/config', b'mine')
+        assert store.create('c1/new', b'new') is not None
+    if condition != ('PutObject', 'If-Match'):
+        with pytest.raises(PreconditionFailed):
+            store.write('c1/config', b'mine', expect='"%s"' % ('1' * 32))
+        current = store.write('c1/config', b'mine', expect=current)
+    if condition != ('DeleteObject', 'If-Match'):
+        with pytest.raises(PreconditionFailed):
+            store.delete('c1/config', expect='"%s"' % ('1' * 32))
+        store.delete('c1/config', expect=current)
+    assert not [key for key in _keys(moto_server.endpoint, bucket) if s3.PROBE_PREFIX in key]
+
+
+@pytest.mark.parametrize('header', ['If-None-Match', 'If-Match'])
+def test_no_conditional_copy_where_the_server_ignores_either_copy_condition(
+        moto_server, s3_conditions_front, environment, header):
+    front = s3_conditions_front(ignored={('CopyObject', header)})
+    source, destination = _copy_pair(front)
+    version = destination.write('c1/pki/ca', b'written meanwhile')
+    stale = 'theirs' if header == 'If-None-Match' else '"%s"' % ('1' * 32)
+    assert destination.copy_from(source, 'c1/pki/ca', expect=ABSENT if stale == 'theirs' else stale) is None
+    assert destination.read('c1/pki/ca') == (b'written meanwhile', version)
+    assert _keys(moto_server.endpoint, destination.bucket) == ['new/c1/pki/ca']
+
+
+def test_probes_are_asked_once_per_bucket(moto_server, environment):
+    bucket = new_bucket(moto_server.endpoint)
+    first = open_store('s3://%s/c1' % bucket, aws_settings(moto_server))
+    first.create('config', b'x')
+    key = (first.config.endpoint_url, bucket)
+    assert set(s3._CONDITIONAL_WRITES[key]) == set(s3.CONDITIONAL_WRITES)
+    calls = []
+
+    def record(model, **_kwargs):
+        calls.append(model.name)
+
+    second = open_store('s3://%s/c2' % bucket, aws_settings(moto_server))
+    second.client.meta.events.register('before-call.s3.*', record)
+    try:
+        second.create('config', b'y')
+    finally:
+        second.client.meta.events.unregister('before-call.s3.*', record)
+    assert calls == ['PutObject']
 
 
 # -- bucket policy and ownership (BucketSettings) -------------------------------------------------------
