@@ -29,16 +29,16 @@ from ansible_collections.kops.state_store.plugins.module_utils.locations import 
 
 from servers.moto import clean_aws_environment
 
-ACCOUNT_A, ACCOUNT_B = '111111111111', '222222222222'
+ACCOUNT_A, ACCOUNT_B, ACCOUNT_C = '111111111111', '222222222222', '333333333333'
 ALL_S3 = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:*', 'Resource': '*'}]}
 ONLY_STS = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 'sts:GetCallerIdentity', 'Resource': '*'}]}
-ALPHA, BETA = 'alpha.k8s.local', 'beta.k8s.local'
+ALPHA, BETA, GAMMA = 'alpha.k8s.local', 'beta.k8s.local', 'gamma.k8s.local'
 ROLE_PLAYBOOK = 'playbooks/cross_account_state_store.yml'
 
 
 class World(object):
     """The server and the access keys of: kops and other (account A, IAM policy s3:*), nobody (account A,
-    no S3 permission), admin (account B, owner of the buckets, s3:*)."""
+    no S3 permission), admin (account B, owner of the buckets, s3:*), third (account C, s3:*)."""
 
     def __init__(self, endpoint, keys):
         self.endpoint = endpoint
@@ -49,11 +49,11 @@ class World(object):
         return boto3.client(service, endpoint_url=self.endpoint, region_name='us-east-1', aws_access_key_id=key,
                             aws_secret_access_key=secret, config=Config(retries={'max_attempts': 1}))
 
-    def environment(self, who):
+    def environment(self, who, **extra):
         """Environment of an ansible-playbook run as ``who``."""
         key, secret = self.keys[who]
         return clean_aws_environment(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION='us-east-1',
-                                     AWS_ENDPOINT_URL=self.endpoint)
+                                     AWS_ENDPOINT_URL=self.endpoint, **extra)
 
     def settings(self, who):
         """Store settings of the collection's S3 backend as ``who``."""
@@ -87,6 +87,7 @@ def world(moto_cross_account_server):
         other=_iam_user(server.endpoint, ACCOUNT_A, 'other', ALL_S3),
         nobody=_iam_user(server.endpoint, ACCOUNT_A, 'nobody', ONLY_STS),
         admin=_iam_user(server.endpoint, ACCOUNT_B, 'state-admin', ALL_S3),
+        third=_iam_user(server.endpoint, ACCOUNT_C, 'kops', ALL_S3),
     )
     server.authentication(True)
     world = World(server.endpoint, keys)
@@ -141,14 +142,14 @@ def test_minimal_grants_only_the_cluster_folders(world, bucket, run_playbook, mo
     assert not allowed(kops.list_objects_v2, Bucket=bucket, Prefix=ALPHA + '/')
 
     check = run_role(run_playbook, world, bucket, args=['--check', '--diff'], **variables)
-    assert check.rc == 0 and 'changed=1' in check.output, check
-    assert '"Sid": "KopsStateStoreObjects"' in check.output  # the diff shows the new policy
+    assert check.rc == 0 and 'changed=2' in check.output, check  # the statements and the object ownership
+    assert '"Sid": "KopsStateStoreObjects%s"' % ACCOUNT_A in check.output  # the diff shows the new policy
     with pytest.raises(ClientError, match='NoSuchBucketPolicy'):
         admin.get_bucket_policy(Bucket=bucket)
     assert not allowed(kops.get_object, Bucket=bucket, Key=ALPHA + '/config')
 
     result = run_role(run_playbook, world, bucket, **variables)
-    assert result.rc == 0 and 'changed=1' in result.output, result
+    assert result.rc == 0 and 'changed=2' in result.output, result
     again = run_role(run_playbook, world, bucket, **variables)
     assert again.rc == 0 and 'changed=0' in again.output, again
 
@@ -192,6 +193,95 @@ def test_minimal_grants_only_the_cluster_folders(world, bucket, run_playbook, mo
         beta.write('config', b'overwritten')
 
 
+@pytest.mark.parametrize('bucket_owner_enforced', [True, False])
+def test_minimal_lets_kops_write_through_a_store_at_the_bucket_root(world, bucket, run_playbook, monkeypatch,
+                                                                    bucket_owner_enforced):
+    """With ``state_store: s3://bucket`` account A writes entries and clusters inside its folders: every
+    conditional request (and the probes before the first) stays inside the folder written."""
+    result = run_role(run_playbook, world, bucket, account_ids=[ACCOUNT_A], clusters=[ALPHA, GAMMA],
+                      bucket_owner_enforced=bucket_owner_enforced)
+    assert result.rc == 0, result
+    acl = {} if bucket_owner_enforced else dict(KOPS_STATE_S3_ACL='bucket-owner-full-control')
+    for name in ('S3_ENDPOINT', 'KOPS_STATE_S3_ACL'):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in acl.items():
+        monkeypatch.setenv(name, value)
+
+    store = S3Backend(parse_location('s3://%s' % bucket), world.settings('kops'))
+    version = store.create(ALPHA + '/instancegroup/nodes', b'kind: InstanceGroup')
+    version = store.write(ALPHA + '/instancegroup/nodes', b'kind: InstanceGroup # 2', expect=version)
+    store.delete(ALPHA + '/instancegroup/nodes', expect=version)
+    with pytest.raises(AccessDenied):
+        store.create(BETA + '/instancegroup/nodes', b'kind: InstanceGroup')
+
+    entries = run_playbook('tests/integration/playbooks/cross_account_root_store.yml',
+                           dict(store='s3://%s' % bucket, path=ALPHA + '/kops-version.txt'),
+                           env=world.environment('kops', **acl))
+    assert entries.rc == 0 and 'failed=0' in entries.output, entries
+    cluster = run_playbook('playbooks/node_size.yml', dict(kops_state_store='s3://%s' % bucket, kops_cluster=GAMMA),
+                           env=world.environment('kops', **acl))
+    assert cluster.rc == 0 and 'failed=0' in cluster.output, cluster
+    admin = world.client('admin')
+    keys = sorted(item['Key'] for item in admin.list_objects_v2(Bucket=bucket)['Contents'])
+    assert keys == [ALPHA + '/config', BETA + '/config', GAMMA + '/config', GAMMA + '/instancegroup/nodes-us-east-1a']
+    assert b'machineType: m4.large' in read(admin, bucket, GAMMA + '/instancegroup/nodes-us-east-1a')
+
+
+def test_runs_for_two_accounts_keep_each_others_statements(world, bucket, run_playbook):
+    first = run_role(run_playbook, world, bucket, account_ids=[ACCOUNT_A], clusters=[ALPHA])
+    second = run_role(run_playbook, world, bucket, account_ids=[ACCOUNT_C], clusters=[BETA], access='full')
+    assert first.rc == 0 and second.rc == 0, (first, second)
+    assert policy_sids(world, bucket) == ['KopsStateStoreBucket' + ACCOUNT_A, 'KopsStateStoreFull' + ACCOUNT_C,
+                                          'KopsStateStoreObjects' + ACCOUNT_A]
+    assert allowed(world.client('kops').get_object, Bucket=bucket, Key=ALPHA + '/config')
+    assert not allowed(world.client('kops').get_object, Bucket=bucket, Key=BETA + '/config')
+    assert allowed(world.client('third').get_object, Bucket=bucket, Key=BETA + '/config')
+    # a role ARN gets statements of its own, next to its account's
+    role = 'arn:aws:iam::%s:role/kops-admin' % ACCOUNT_A
+    third = run_role(run_playbook, world, bucket, principals=[role], clusters=[BETA])
+    assert third.rc == 0, third
+    sids = policy_sids(world, bucket)
+    assert len(sids) == 5 and 'KopsStateStoreFull' + ACCOUNT_C in sids and 'KopsStateStoreObjects' + ACCOUNT_A in sids
+    policy = json.loads(world.client('admin').get_bucket_policy(Bucket=bucket)['Policy'])
+    mine = [statement for statement in policy['Statement'] if role in json.dumps(statement['Principal'])]
+    assert sorted(statement['Sid'][:-22] for statement in mine) == ['KopsStateStoreBucket', 'KopsStateStoreObjects']
+    assert all(statement['Sid'][-22:-10] == ACCOUNT_A for statement in mine)
+
+
+@pytest.mark.parametrize('variables, named', [
+    (dict(account_ids=['11111111111']), "['11111111111']"),  # 11 digits: an unquoted id that lost its leading 0
+    (dict(account_ids=[11111111111]), "['11111111111']"),
+    (dict(principals=['*']), "['*']"),
+    (dict(principals=['arn:aws:iam::*:root']), "['arn:aws:iam::*:root']"),
+    (dict(principals=['arn:aws:iam::111111111111:role/*']), "['arn:aws:iam::111111111111:role/*']"),
+    (dict(principals=['111111111111']), "['111111111111']"),
+])
+def test_principals_that_are_not_one_accounts_are_refused(world, bucket, run_playbook, variables, named):
+    result = run_role(run_playbook, world, bucket, clusters=[ALPHA], **variables)
+    assert result.rc != 0 and 'Account ids must be 12 digits' in result.output, result
+    assert named in result.output, result.output
+    with pytest.raises(ClientError, match='NoSuchBucketPolicy'):
+        world.client('admin').get_bucket_policy(Bucket=bucket)
+
+
+def test_statements_of_earlier_role_versions(world, bucket, run_playbook):
+    """Earlier versions used the same Sids for every run; those granting only this run's principals go."""
+    def legacy(sid, *accounts):
+        return {'Sid': sid, 'Effect': 'Allow', 'Principal': {'AWS': ['arn:aws:iam::%s:root' % account for account in accounts]},
+                'Action': 's3:*', 'Resource': ['arn:aws:s3:::' + bucket, 'arn:aws:s3:::%s/*' % bucket]}
+    old = {'Version': '2012-10-17', 'Statement': [legacy('KopsStateStoreFull', ACCOUNT_A),
+                                                  legacy('KopsStateStoreObjects', ACCOUNT_A, ACCOUNT_C)]}
+    world.client('admin').put_bucket_policy(Bucket=bucket, Policy=json.dumps(old))
+    result = run_role(run_playbook, world, bucket, account_ids=[ACCOUNT_A], clusters=[ALPHA])
+    assert result.rc == 0, result
+    assert policy_sids(world, bucket) == ['KopsStateStoreBucket' + ACCOUNT_A, 'KopsStateStoreObjects',
+                                          'KopsStateStoreObjects' + ACCOUNT_A]
+    assert 'still holds the statement KopsStateStoreObjects of an earlier version' in result.output
+    assert allowed(world.client('third').get_object, Bucket=bucket, Key=BETA + '/config')  # account C keeps its grant
+    again = run_role(run_playbook, world, bucket, account_ids=[ACCOUNT_A], clusters=[ALPHA])
+    assert again.rc == 0 and 'changed=0' in again.output, again
+
+
 def test_full_then_minimal_keeps_other_statements(world, bucket, run_playbook):
     kops, admin = world.client('kops'), world.client('admin')
     foreign = {'Sid': 'AuditorRead', 'Effect': 'Allow', 'Principal': {'AWS': 'arn:aws:iam::333333333333:root'},
@@ -200,14 +290,14 @@ def test_full_then_minimal_keeps_other_statements(world, bucket, run_playbook):
 
     result = run_role(run_playbook, world, bucket, account_ids=[ACCOUNT_A], access='full')
     assert result.rc == 0, result
-    assert policy_sids(world, bucket) == ['AuditorRead', 'KopsStateStoreFull']
+    assert policy_sids(world, bucket) == ['AuditorRead', 'KopsStateStoreFull' + ACCOUNT_A]
     # the kOps documentation's policy: the whole bucket
     assert allowed(kops.put_object, Bucket=bucket, Key=BETA + '/kops-version.txt', Body=b'1.30.0')
     assert allowed(kops.put_object, Bucket=bucket, Key='kops-version.txt', Body=b'1.30.0')
 
     result = run_role(run_playbook, world, bucket, account_ids=[ACCOUNT_A], clusters=[ALPHA], access='minimal')
     assert result.rc == 0, result
-    assert policy_sids(world, bucket) == ['AuditorRead', 'KopsStateStoreBucket', 'KopsStateStoreObjects']
+    assert policy_sids(world, bucket) == ['AuditorRead', 'KopsStateStoreBucket' + ACCOUNT_A, 'KopsStateStoreObjects' + ACCOUNT_A]
     assert not allowed(kops.put_object, Bucket=bucket, Key=BETA + '/kops-version.txt', Body=b'1.31.0')
     assert allowed(kops.put_object, Bucket=bucket, Key=ALPHA + '/kops-version.txt', Body=b'1.31.0')
 
@@ -221,16 +311,30 @@ def test_principal_arns_grant_only_those_principals(world, bucket, run_playbook)
     assert not allowed(world.client('other').get_object, Bucket=bucket, Key=ALPHA + '/config')
 
 
-def test_without_bucket_owner_enforced_the_role_gives_the_acl_advice(world, bucket, run_playbook):
+def test_without_bucket_owner_enforced_writes_need_the_bucket_owner_acl(world, bucket, run_playbook):
     result = run_role(run_playbook, world, bucket, account_ids=[ACCOUNT_A], clusters=[ALPHA],
                       bucket_owner_enforced=False)
     assert result.rc == 0, result
     assert 'KOPS_STATE_S3_ACL=bucket-owner-full-control' in result.output
     policy = json.loads(world.client('admin').get_bucket_policy(Bucket=bucket)['Policy'])
-    objects = [statement for statement in policy['Statement'] if statement['Sid'] == 'KopsStateStoreObjects'][0]
-    assert 's3:PutObjectAcl' in objects['Action']
+    writes = [statement for statement in policy['Statement'] if statement['Sid'] == 'KopsStateStoreObjectWrites' + ACCOUNT_A][0]
+    assert sorted(writes['Action']) == ['s3:PutObject', 's3:PutObjectAcl']
+    assert writes['Condition'] == {'StringEquals': {'s3:x-amz-acl': 'bucket-owner-full-control'}}
     with pytest.raises(ClientError, match='OwnershipControlsNotFoundError'):
         world.client('admin').get_bucket_ownership_controls(Bucket=bucket)
+    # a write that would leave the object to account A is refused; with the bucket owner's ACL it goes through
+    kops = world.client('kops')
+    key = ALPHA + '/instancegroup/nodes'
+    assert not allowed(kops.put_object, Bucket=bucket, Key=key, Body=b'mine')
+    assert not allowed(kops.put_object, Bucket=bucket, Key=key, Body=b'mine', ACL='private')
+    assert allowed(kops.put_object, Bucket=bucket, Key=key, Body=b'owned', ACL='bucket-owner-full-control')
+    assert not allowed(kops.put_object_acl, Bucket=bucket, Key=key, ACL='public-read')
+    assert allowed(kops.get_object, Bucket=bucket, Key=ALPHA + '/config')
+
+    result = run_role(run_playbook, world, bucket, account_ids=[ACCOUNT_A], clusters=[ALPHA])
+    assert result.rc == 0, result
+    assert policy_sids(world, bucket) == ['KopsStateStoreBucket' + ACCOUNT_A, 'KopsStateStoreObjects' + ACCOUNT_A]
+    assert allowed(kops.put_object, Bucket=bucket, Key=key, Body=b'mine')
 
 
 def test_bucket_policy_module(world, bucket, run_playbook):

@@ -5,10 +5,17 @@ policy, but it never evaluates a bucket policy's Allow statements: a user of acc
 of account B whenever A's IAM policy allows it. AWS also requires the bucket policy to grant a
 cross-account caller the action. Run as a script, this file serves moto's application behind a small
 WSGI front that adds exactly that rule for path-style S3 requests signed by an IAM user of another
-account than the bucket owner's; everything else is moto's own behaviour. Supported in the bucket policy:
-Effect, Principal ("*" or AWS: account id, account root ARN, user ARN), Action and Resource with
-wildcards. Statements with NotPrincipal, NotAction, NotResource or Condition never grant (a test that
-needs them must extend this front first).
+account than the bucket owner's; everything else is moto's own behaviour. A CopyObject needs s3:PutObject
+on the destination and s3:GetObject on the source, each judged by its own bucket's policy.
+
+Supported in the bucket policy: Effect, Principal ("*" or AWS: account id, account root ARN, user ARN),
+Action and Resource with wildcards, and Condition with the operators StringEquals, StringNotEquals,
+StringLike, StringNotLike and Bool (also with IfExists) on the keys s3:x-amz-acl and
+s3:x-amz-server-side-encryption (the request's headers) and aws:SecureTransport (false: the tests speak
+plain HTTP), evaluated as IAM does: keys case-insensitive, values as text, a key the request lacks
+matches only the negated operators and the IfExists forms. Any other condition operator or key makes the
+statement never apply, and statements with NotPrincipal, NotAction or NotResource never apply either (a
+test that needs them must extend this front first).
 
 Started by the ``moto_cross_account_server`` fixture (moto_cross_account.py) with moto_server's
 command line.
@@ -39,21 +46,76 @@ KEY_ACTIONS = {
 
 
 def s3_requests(environ, body):
-    """[(action, resource ARN)] one request needs; an unknown operation needs an action only s3:* grants."""
+    """[(bucket, action, resource ARN)] one request needs; an unknown operation needs an action only s3:* grants."""
     bucket, _slash, key = environ.get('PATH_INFO', '/').lstrip('/').partition('/')
     query = parse_qs(environ.get('QUERY_STRING', ''), keep_blank_values=True)
     method = environ['REQUEST_METHOD']
     if not key and method == 'POST' and 'delete' in query:
         keys = re.findall(r'<Key>(.*?)</Key>', body.decode('utf-8'))
-        return [('s3:DeleteObject', 'arn:aws:s3:::%s/%s' % (bucket, unquote(name))) for name in keys]
+        return [(bucket, 's3:DeleteObject', 'arn:aws:s3:::%s/%s' % (bucket, unquote(name))) for name in keys]
     table, resource = (KEY_ACTIONS, 'arn:aws:s3:::%s/%s' % (bucket, unquote(key))) if key else (BUCKET_ACTIONS, 'arn:aws:s3:::' + bucket)
     for parameter, action in table.get(method, ()):
         if not parameter or parameter in query:
-            return [('s3:' + action, resource)]
-    return [('s3:UnrecognisedOperation', resource)]
+            needed = [(bucket, 's3:' + action, resource)]
+            source = environ.get('HTTP_X_AMZ_COPY_SOURCE')
+            if source and method == 'PUT' and action == 'PutObject':
+                source_bucket, _slash, source_key = unquote(source.split('?')[0]).lstrip('/').partition('/')
+                needed.append((source_bucket, 's3:GetObject', 'arn:aws:s3:::%s/%s' % (source_bucket, source_key)))
+            return needed
+    return [(bucket, 's3:UnrecognisedOperation', resource)]
+
+
+def request_context(environ):
+    """The condition keys of a request the front knows (lower case), with their values as text."""
+    context = {'aws:securetransport': 'true' if environ.get('wsgi.url_scheme') == 'https' else 'false'}
+    for key, header in (('s3:x-amz-acl', 'HTTP_X_AMZ_ACL'),
+                        ('s3:x-amz-server-side-encryption', 'HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION')):
+        if environ.get(header) is not None:
+            context[key] = environ[header]
+    return context
+
+
+KNOWN_KEYS = ('aws:securetransport', 's3:x-amz-acl', 's3:x-amz-server-side-encryption')
+OPERATORS = {  # name: (matches(pattern, value), negated)
+    'StringEquals': (lambda pattern, value: pattern == value, False),
+    'StringNotEquals': (lambda pattern, value: pattern == value, True),
+    'StringLike': (lambda pattern, value: _matches(pattern, value), False),
+    'StringNotLike': (lambda pattern, value: _matches(pattern, value), True),
+    'Bool': (lambda pattern, value: pattern == value, False),
+}
+
+
+def _text(value):
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
+def conditions_hold(condition, context):
+    """True when every condition of a statement holds for the request; False also for what the front cannot judge."""
+    for operator, block in (condition or {}).items():
+        if_exists = operator.endswith('IfExists')
+        name = operator[:-len('IfExists')] if if_exists else operator
+        if name not in OPERATORS:
+            return False
+        matches, negated = OPERATORS[name]
+        for key, values in block.items():
+            key = key.lower()
+            if key not in KNOWN_KEYS:
+                return False
+            if key not in context:
+                if not (negated or if_exists):
+                    return False
+                continue
+            values = values if isinstance(values, list) else [values]
+            hit = any(matches(_text(pattern), context[key]) for pattern in values)
+            if hit == negated:
+                return False
+    return True
 
 
 def _matches(patterns, value, case_sensitive=True):
+    """Whether ``value`` matches one of the IAM wildcard patterns (``*``, ``?``)."""
     patterns = patterns if isinstance(patterns, list) else [patterns]
     flags = 0 if case_sensitive else re.IGNORECASE
     return any(re.match('^%s$' % re.escape(p).replace(r'\*', '.*').replace(r'\?', '.'), value, flags) for p in patterns)
@@ -67,15 +129,16 @@ def _principal_matches(principal, account, arn):
     return any(value in ('*', account, arn, 'arn:aws:iam::%s:root' % account) for value in values)
 
 
-def bucket_policy_allows(policy, account, arn, action, resource):
+def bucket_policy_allows(policy, account, arn, action, resource, context):
     """AWS's evaluation of one bucket policy for one request: an explicit Deny wins, then an Allow."""
     allowed = False
     for statement in policy.get('Statement', []) if policy else []:
-        if any(name in statement for name in ('NotPrincipal', 'NotAction', 'NotResource', 'Condition')):
+        if any(name in statement for name in ('NotPrincipal', 'NotAction', 'NotResource')):
             continue
         if (_principal_matches(statement.get('Principal'), account, arn)
                 and _matches(statement.get('Action', []), action, case_sensitive=False)
-                and _matches(statement.get('Resource', []), resource)):
+                and _matches(statement.get('Resource', []), resource)
+                and conditions_hold(statement.get('Condition'), context)):
             if statement.get('Effect') == 'Deny':
                 return False
             allowed = allowed or statement.get('Effect') == 'Allow'
@@ -103,13 +166,14 @@ def cross_account_front(app):
             body = environ['wsgi.input'].read(length) if length else b''
             environ['wsgi.input'] = BytesIO(body)
             account, arn = caller(credential.group(1))
-            bucket = environ.get('PATH_INFO', '/').lstrip('/').partition('/')[0]
-            owner = s3_backends.bucket_accounts.get(bucket, (None, None))[1]
-            if account and owner and owner != account:
+            context = request_context(environ)
+            for bucket, action, resource in s3_requests(environ, body) if account else ():
+                owner = s3_backends.bucket_accounts.get(bucket, (None, None))[1]
+                if not owner or owner == account:
+                    continue
                 raw = s3_backends[owner]['aws'].buckets[bucket].policy
                 policy = json.loads(raw.decode('utf-8')) if raw else None
-                if not all(bucket_policy_allows(policy, account, arn, action, resource)
-                           for action, resource in s3_requests(environ, body)):
+                if not bucket_policy_allows(policy, account, arn, action, resource, context):
                     start_response('403 Forbidden', [('Content-Type', 'application/xml')])
                     return [b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
                             b'<Message>Access Denied (no cross-account grant in the bucket policy)</Message></Error>']
