@@ -284,15 +284,21 @@ def client_for_bucket(settings, bucket, scheme='s3'):
         return client_for_region(config, bucket_region(config, bucket))
 
 
-def bucket_default_encryption(client, config, bucket):
-    """The bucket's default SSE algorithm, or None; asked once per bucket per process, errors mean none."""
+#: answers of GetBucketEncryption that mean "no default encryption" (none set, or a server without the feature)
+NO_DEFAULT_ENCRYPTION = ('ServerSideEncryptionConfigurationNotFoundError', 'NotImplemented', 'MethodNotAllowed')
+
+
+def bucket_encryption(client, config, bucket):
+    """(the bucket's default SSE algorithm or None, whether the bucket told): asked once per bucket and
+    principal per process. A refused or failed GetBucketEncryption tells nothing; S3's "not found" tells
+    there is none."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    cache_key = (config.endpoint_url, bucket)
+    cache_key = (config.cache_key(None), bucket)
     with _LOCK:
         if cache_key in _BUCKET_ENCRYPTION:
             return _BUCKET_ENCRYPTION[cache_key]
-    algorithm = None
+    algorithm, told = None, True
     try:
         rules = client.get_bucket_encryption(Bucket=bucket)['ServerSideEncryptionConfiguration'].get('Rules', [])
         for rule in rules:
@@ -300,16 +306,24 @@ def bucket_default_encryption(client, config, bucket):
             if default:
                 algorithm = default.get('SSEAlgorithm') or 'AES256'
                 break
-    except (BotoCoreError, ClientError):
-        pass
+    except ClientError as exc:
+        told = _code(exc) in NO_DEFAULT_ENCRYPTION or _status(exc) in (405, 501)
+    except BotoCoreError:
+        told = False
     with _LOCK:
-        _BUCKET_ENCRYPTION[cache_key] = algorithm
-    return algorithm
+        _BUCKET_ENCRYPTION[cache_key] = (algorithm, told)
+    return algorithm, told
+
+
+def bucket_default_encryption(client, config, bucket):
+    """The bucket's default SSE algorithm, or None, also when the bucket does not tell (kOps's rule for
+    writes: any error means none, and writes then carry AES256)."""
+    return bucket_encryption(client, config, bucket)[0]
 
 
 def md5_from_etag(etag):
-    """The content MD5 an ETag carries when it is a plain MD5 (not a multipart ``...-N`` ETag), else None.
-    Callers must not use it for SSE-KMS or SSE-C objects, whose ETags are not content MD5s."""
+    """The content MD5 an ETag carries when it looks like one (not a multipart ``...-N`` ETag), else None.
+    Callers must not use it for SSE-KMS or SSE-C objects, whose ETags look the same but are not content MD5s."""
     match = _MD5_ETAG.match(etag or '')
     return match.group(1).lower() if match else None
 
@@ -454,7 +468,13 @@ class BucketSettings(object):
 class S3Backend(Backend):
     """Entries are objects under the location's key prefix. The version of an entry is its ETag;
     create-if-absent and compare-and-swap are conditional PutObject/DeleteObject requests
-    (If-None-Match: * / If-Match: ETag), which the server evaluates atomically."""
+    (If-None-Match: * / If-Match: ETag), which the server evaluates atomically, once a probe in the
+    folder written has shown that it does (_require_condition).
+
+    Hashes are MD5s from ETags where an ETag is one: ``hash`` asks HeadObject, which tells the object's
+    encryption; a listing trusts ETags only as far as the bucket's default encryption allows
+    (_listed_etags_are_md5s), so an object written with its own SSE-KMS or SSE-C header into a bucket
+    without KMS default is the one case a listing reports a hash that is not the content's."""
 
     hash_algorithm = 'md5'
     supports_compare_and_swap = True
@@ -593,11 +613,33 @@ class S3Backend(Backend):
                 return body.read(), response['ETag']
 
     def _stored_hash(self, path):
+        """The MD5 HeadObject's ETag carries, unless HeadObject says the object is SSE-KMS or SSE-C encrypted.
+        S3 answers a bare 400 to HeadObject on an SSE-C object without its key: None then, and the caller's
+        read gets S3's explanation."""
+        from botocore.exceptions import ClientError
+
         with self._errors(path):
-            response = self.client.head_object(Bucket=self.bucket, Key=self._key(path))
+            try:
+                response = self.client.head_object(Bucket=self.bucket, Key=self._key(path))
+            except ClientError as exc:
+                if _status(exc) == 400:
+                    return None
+                raise
         if response.get('ServerSideEncryption') in KMS_ALGORITHMS or response.get('SSECustomerAlgorithm'):
             return None
         return md5_from_etag(response.get('ETag'))
+
+    def _listed_etags_are_md5s(self):
+        """Whether a listing may take single-part ETags for content MD5s. A listing does not say how each
+        object is encrypted, and the ETag of an SSE-KMS or SSE-C object looks like an MD5 without being one;
+        what a listing can rely on is the bucket's default: not when it is KMS (every object written without
+        an encryption header is KMS then), nor when the bucket does not tell it (GetBucketEncryption refused).
+        An object written with its own SSE-KMS or SSE-C header into a bucket without KMS default still lists
+        its ETag: only a HeadObject per object would tell (``hash`` asks one), which a listing does not pay."""
+        if self.location.scheme != 's3':
+            return True  # kOps never asks for do://; Spaces has no KMS
+        algorithm, told = bucket_encryption(self.client, self.config, self.bucket)
+        return told and algorithm not in KMS_ALGORITHMS
 
     def _list(self, prefix, recursive, hash_algorithm=None):
         base = self._key(prefix)
@@ -605,9 +647,7 @@ class S3Backend(Backend):
         arguments = dict(Bucket=self.bucket, Prefix=base + '/' if base else '')
         if not recursive:
             arguments['Delimiter'] = '/'
-        # Listings do not say how each object is encrypted: in a bucket encrypting with KMS by default,
-        # no listed ETag is trusted as an MD5.
-        trust_etags = self._default_encryption() not in KMS_ALGORITHMS
+        trust_etags = self._listed_etags_are_md5s()
         entries = []
         with s3_errors(self.render(prefix), self.bucket):
             for page in self.client.get_paginator('list_objects_v2').paginate(**arguments):

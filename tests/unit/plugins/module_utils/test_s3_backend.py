@@ -183,9 +183,66 @@ def test_no_sse_header_with_bucket_default_encryption(moto_server, environment):
     store.write('c1/config', b'kms')
     # An explicit AES256 header would have won over the bucket's KMS default.
     assert _sse(moto_server.endpoint, bucket, 'c1/config') == 'aws:kms'
+    # as on S3, the ETag of a KMS object is no MD5 of its content (the test front sees to it)
+    etag = admin(moto_server.endpoint).head_object(Bucket=bucket, Key='c1/config')['ETag']
+    assert s3.md5_from_etag(etag) not in (None, hashlib.md5(b'kms').hexdigest())
     # KMS ETags are no content MD5s: no hash from listings or HeadObject, content hashing instead.
     assert [entry.hash for entry in store.list('c1')] == [None]
     assert store.hash('c1/config') == ('sha256', hashlib.sha256(b'kms').hexdigest())
+
+
+def test_listing_trusts_no_etag_where_the_bucket_does_not_tell_its_encryption(authenticating, environment):
+    """A principal refused GetBucketEncryption cannot know the bucket encrypts with KMS by default, where
+    objects written without an encryption header have ETags that are not their MD5: no listed hash then."""
+    endpoint = authenticating.endpoint
+    authenticating.authentication(False)
+    kms_bucket, plain_bucket = new_bucket(endpoint), new_bucket(endpoint)
+    admin(endpoint).put_bucket_encryption(Bucket=kms_bucket, ServerSideEncryptionConfiguration={
+        'Rules': [{'ApplyServerSideEncryptionByDefault': {'SSEAlgorithm': 'aws:kms'}}]})
+    for bucket in (kms_bucket, plain_bucket):
+        admin(endpoint).put_object(Bucket=bucket, Key='c1/config', Body=b'spec')
+    policy = _allow('s3:*')
+    policy['Statement'].append({'Effect': 'Deny', 'Action': 's3:GetEncryptionConfiguration', 'Resource': '*'})
+    refused, allowed = _iam_user(endpoint, policy), _iam_user(endpoint, _allow('s3:*'))
+    authenticating.authentication(True)
+
+    def listed_hashes(user, bucket):
+        store = open_store('s3://%s' % bucket, dict(endpoint_url=endpoint, access_key=user[0], secret_key=user[1],
+                                                    region='us-east-1'))
+        return [entry.hash for entry in store.list('c1')], store
+
+    hashes, store = listed_hashes(refused, kms_bucket)
+    assert hashes == [None]
+    assert store.hash('c1/config') == ('sha256', hashlib.sha256(b'spec').hexdigest())
+    assert listed_hashes(refused, plain_bucket)[0] == [None]  # it cannot tell this one apart either
+    assert listed_hashes(allowed, kms_bucket)[0] == [None]
+    assert listed_hashes(allowed, plain_bucket)[0] == [hashlib.md5(b'spec').hexdigest()]
+
+
+def test_hash_of_an_sse_c_object_says_why_it_cannot_be_read(moto_server, environment):
+    bucket = new_bucket(moto_server.endpoint)
+    admin(moto_server.endpoint).put_object(Bucket=bucket, Key='c1/secret', Body=b'x', SSECustomerAlgorithm='AES256',
+                                           SSECustomerKey=os.urandom(32))
+    store = open_store('s3://%s' % bucket, aws_settings(moto_server))
+    with pytest.raises(BackendFailure, match="entry 'c1/secret' .*stored using a form of Server Side Encryption"):
+        store.hash('c1/secret')
+
+
+@pytest.mark.xfail(strict=True, reason='needs plugins/module_utils/sync.py to confirm listed S3 hashes that disagree '
+                                       '(Backend.hash, one HeadObject) before copying; see docs/s3.md')
+def test_sync_from_an_object_written_with_its_own_kms_header(moto_server, environment):
+    """A listing cannot tell an object written with its own SSE-KMS header in a bucket without KMS default:
+    its ETag passes for an MD5. Copied once, it must then be unchanged, and verified."""
+    from ansible_collections.kops.state_store.plugins.module_utils.sync import Sync
+
+    source = open_store('s3://%s/old' % new_bucket(moto_server.endpoint), aws_settings(moto_server))
+    admin(moto_server.endpoint).put_object(Bucket=source.bucket, Key='old/c1/config', Body=b'spec',
+                                           ServerSideEncryption='aws:kms')
+    destination = open_store('s3://%s/new' % new_bucket(moto_server.endpoint), aws_settings(moto_server))
+    assert Sync(source, destination).run().copied == 1
+    again = Sync(source, destination)
+    assert again.run().copied == 0
+    assert again.verify() == []
 
 
 def test_sse_header_with_s3_endpoint_but_not_for_do(moto_server, environment):
