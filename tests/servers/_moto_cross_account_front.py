@@ -22,6 +22,7 @@ command line.
 """
 
 import json
+import operator
 import re
 from io import BytesIO
 from urllib.parse import parse_qs, unquote
@@ -75,30 +76,30 @@ def request_context(environ):
     return context
 
 
-KNOWN_KEYS = ('aws:securetransport', 's3:x-amz-acl', 's3:x-amz-server-side-encryption')
-OPERATORS = {  # name: (matches(pattern, value), negated)
-    'StringEquals': (lambda pattern, value: pattern == value, False),
-    'StringNotEquals': (lambda pattern, value: pattern == value, True),
-    'StringLike': (lambda pattern, value: _matches(pattern, value), False),
-    'StringNotLike': (lambda pattern, value: _matches(pattern, value), True),
-    'Bool': (lambda pattern, value: pattern == value, False),
-}
-
-
 def _text(value):
     if isinstance(value, bool):
         return 'true' if value else 'false'
     return str(value)
 
 
+KNOWN_KEYS = ('aws:securetransport', 's3:x-amz-acl', 's3:x-amz-server-side-encryption')
+
+
+def _operators():
+    """{operator: (matches(pattern, value), negated)}"""
+    return {'StringEquals': (operator.eq, False), 'StringNotEquals': (operator.eq, True),
+            'StringLike': (_matches, False), 'StringNotLike': (_matches, True), 'Bool': (operator.eq, False)}
+
+
 def conditions_hold(condition, context):
     """True when every condition of a statement holds for the request; False also for what the front cannot judge."""
-    for operator, block in (condition or {}).items():
-        if_exists = operator.endswith('IfExists')
-        name = operator[:-len('IfExists')] if if_exists else operator
-        if name not in OPERATORS:
+    operators = _operators()
+    for written, block in (condition or {}).items():
+        if_exists = written.endswith('IfExists')
+        name = written[:-len('IfExists')] if if_exists else written
+        if name not in operators:
             return False
-        matches, negated = OPERATORS[name]
+        matches, negated = operators[name]
         for key, values in block.items():
             key = key.lower()
             if key not in KNOWN_KEYS:
