@@ -23,6 +23,11 @@ import threading
 import uuid
 from contextlib import contextmanager
 
+try:
+    from http.client import HTTPException
+except ImportError:  # pragma: no cover - Python 2 is not supported, kept for the compile sanity test
+    from httplib import HTTPException  # type: ignore
+
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AccessDenied,
     AlreadyExists,
@@ -32,6 +37,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotFound,
     NotSupported,
     PreconditionFailed,
+    first_line,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.policy import dump_policy, parse_policy, policies_equal
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
@@ -123,8 +129,13 @@ class S3Settings(object):
         else:
             endpoint = settings.get('endpoint_url') or _env(environ, 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'AWS_URL')
             self.profile = settings.get('profile')
-            # A profile given as an option names the credentials; the key variables then do not apply.
-            from_env = not self.profile
+            keys_given = bool(settings.get('access_key') or settings.get('secret_key'))
+            if self.profile and keys_given:
+                raise AccessDenied('give either profile or access_key/secret_key for %s:// stores, not both: they name '
+                                   'two different identities' % scheme)
+            # A profile or keys given as options are the whole identity: nothing of it comes from the key
+            # variables then (a session token of the environment would otherwise join another identity's keys).
+            from_env = not (self.profile or keys_given)
             self.access_key = settings.get('access_key') or (
                 _env(environ, 'AWS_ACCESS_KEY_ID', 'AWS_ACCESS_KEY') if from_env else None)
             self.secret_key = settings.get('secret_key') or (
@@ -132,8 +143,8 @@ class S3Settings(object):
             self.session_token = settings.get('session_token') or (
                 _env(environ, 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN') if from_env else None)
             if bool(self.access_key) != bool(self.secret_key):
-                raise AccessDenied('an AWS access key and secret key must be given together (access_key/secret_key '
-                                   'or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)')
+                raise AccessDenied('an AWS access key and secret key must be given together (both as options, '
+                                   'access_key and secret_key, or both as AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)')
             # kOps probes with AWS_REGION only (not AWS_DEFAULT_REGION), then IMDS on EC2, then us-east-1.
             self.region = settings.get('region') or _env(environ, 'AWS_REGION')
         if endpoint and '://' not in endpoint:
@@ -335,6 +346,7 @@ def s3_errors(target, bucket, objects=True):
     requests on the bucket itself (policy, ownership), where a missing object is no explanation."""
     from boto3.exceptions import Boto3Error
     from botocore import exceptions
+    from urllib3.exceptions import HTTPError
 
     try:
         yield
@@ -350,6 +362,8 @@ def s3_errors(target, bucket, objects=True):
         raise BackendFailure('cannot reach the S3 endpoint for %s: %s' % (target, exc))
     except (exceptions.BotoCoreError, Boto3Error) as exc:
         raise BackendFailure('S3 request for %s failed: %s' % (target, exc))
+    except (HTTPError, HTTPException) as exc:  # a response body cut off while it is read
+        raise BackendFailure('the connection to the S3 endpoint broke while reading %s: %s' % (target, first_line(exc)))
 
 
 def client_error(exc, target, bucket, objects=True):

@@ -118,9 +118,14 @@ def test_aws_variables_and_options():
     assert config.endpoint_url == 'https://s3.example' and not config.compatible
     config = s3.S3Settings(dict(access_key='a', secret_key='b', region='ap-south-1'), 's3', environ)
     assert (config.access_key, config.secret_key, config.region) == ('a', 'b', 'ap-south-1')
+    assert config.session_token is None  # keys given as options are a whole identity: no token of another joins
     assert s3.S3Settings(dict(profile='ops'), 's3', environ).access_key is None  # a profile names the keys
     with pytest.raises(AccessDenied, match='together'):
         s3.S3Settings(dict(access_key='a'), 's3', {})
+    with pytest.raises(AccessDenied, match='together'):  # a key option and the secret of the environment
+        s3.S3Settings(dict(access_key='a'), 's3', environ)
+    with pytest.raises(AccessDenied, match='either profile or access_key'):
+        s3.S3Settings(dict(profile='ops', access_key='a', secret_key='b'), 's3', environ)
 
 
 def test_bucket_location_answers():
@@ -581,3 +586,35 @@ def test_bucket_policy_check_mode_and_no_change(s3_policy_race, environment):
     assert settings.object_ownership() is None
     settings.set_object_ownership('BucketOwnerEnforced')
     assert settings.object_ownership() == 'BucketOwnerEnforced'
+
+
+def test_a_body_cut_off_is_one_clear_error(monkeypatch):
+    """A server (or a connection) that dies in the middle of an object's body: urllib3 raises its own
+    ProtocolError there, past botocore; it must still become the collection's one-line error."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(5)
+
+    def answer_with_a_cut_body():
+        connection, _address = listener.accept()
+        request = b''
+        while b'\r\n\r\n' not in request:
+            request += connection.recv(65536)
+        connection.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nETag: "%s"\r\n\r\n%s' % (b'0' * 32, b'x' * 10))
+        connection.shutdown(socket.SHUT_RDWR)
+        connection.close()
+
+    server = threading.Thread(target=answer_with_a_cut_body, daemon=True)
+    server.start()
+    try:
+        for name, value in dict(S3_ENDPOINT='http://127.0.0.1:%d' % listener.getsockname()[1], S3_ACCESS_KEY_ID='k',
+                                S3_SECRET_ACCESS_KEY='s', AWS_MAX_ATTEMPTS='1').items():
+            monkeypatch.setenv(name, value)
+        with pytest.raises(BackendFailure, match="connection to the S3 endpoint broke while reading entry 'c1/config'"):
+            open_store('s3://cut-body/state').read('c1/config')
+    finally:
+        server.join(10)
+        listener.close()
