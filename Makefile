@@ -8,7 +8,7 @@ COLLECTIONS := build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test unit integration reliability sanity galaxy versions docs docs-lint bench clean
+.PHONY: setup demo test unit integration reliability sanity galaxy lint versions docs docs-lint bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ sanity: setup
 galaxy: setup
 	tests/galaxy/check.sh
 
+# ansible-lint (production profile) and galaxy-importer on the built tarball, in their own venv
+lint: setup
+	tests/lint/run.sh
+
 # the backend contract suites and tests/reliability; writes docs/reliability.md (see that page)
 reliability: setup
 	$(BIN)/python -m pytest tests/unit/plugins/module_utils/test_*_backend.py tests/reliability
@@ -67,6 +71,7 @@ test: setup
 	$(BIN)/python -m pytest tests/unit tests/integration tests/reliability
 	tests/sanity/run.sh
 	tests/galaxy/check.sh
+	tests/lint/run.sh
 	tests/versions/run.sh
 
 clean:
