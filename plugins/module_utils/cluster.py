@@ -10,10 +10,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import hashlib
+import itertools
 import json
 import os
 import random
+import re
 import socket
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -43,8 +47,11 @@ KNOWN_FOLDERS = ('addons', 'clusteraddons', 'pki', 'secrets', 'instancegroup', '
 # Lock entries for backends without compare-and-swap live outside every cluster folder, so a
 # left-over lock never blocks `kops delete cluster` and never looks like a cluster to kOps.
 LOCK_FOLDER = '.kops-state-store-locks'
-LOCK_TTL = 60  # seconds a lock is honoured; a crashed run's lock is taken over after that
-LOCK_WAIT = 2 * LOCK_TTL
+LOCK_TTL = 60  # seconds a lock lives after its holder last wrote it (by the store's clock); then it is taken over
+LOCK_WAIT = 2 * LOCK_TTL  # seconds a run waits for one live holder before it gives up
+LOCK_RENEWALS = 6  # times per ttl the holder rewrites its lock entry while its work runs
+LOCK_CLOCK_SLACK = 1  # seconds: HTTP dates count whole seconds, so an age read from them can be one second off
+_LOCK_OWNER_ID = re.compile('^[0-9a-f]{32}$')
 ATTEMPTS = 20  # read-modify-write rounds before giving up on a busy cluster
 
 
@@ -434,8 +441,10 @@ def _expectation(backend, write):
     return write_expectation(backend, ABSENT if write.before is None else write.version)
 
 
-def apply_writes(backend, writes):
+def apply_writes(backend, writes, lock=None):
     for write in writes:
+        if lock is not None:
+            lock.confirm()  # the lock entry is still ours, and renewed: checked right before each write
         if write.after is None:
             backend.delete(write.path, expect=_expectation(backend, write))
         else:
@@ -451,13 +460,13 @@ def update_cluster(backend, request, check_mode=False, environ=None, attempts=AT
     """Read, merge and write a cluster; on a conflicting concurrent write, read again and
     re-apply the request, up to ``attempts`` times. Returns the Plan that was applied."""
     guard = cluster_lock(backend, request.name) if not (check_mode or backend.supports_compare_and_swap) else _no_lock()
-    with guard:
+    with guard as lock:
         for attempt in range(attempts):
             plan = plan_update(backend, request, read_cluster(backend, request.name), environ)
             if check_mode or not plan.changed:
                 return plan
             try:
-                apply_writes(backend, plan.writes)
+                apply_writes(backend, plan.writes, lock)
                 return plan
             except (PreconditionFailed, AlreadyExists):
                 time.sleep(backoff(attempt))
@@ -472,53 +481,212 @@ def _no_lock():
 
 @contextmanager
 def cluster_lock(backend, name, ttl=LOCK_TTL, wait=LOCK_WAIT):
-    """Hold the lock entry of one cluster (create-if-absent). A lock older than its expiry is
-    taken over, so a crashed run blocks others for ``ttl`` seconds at most; ``wait`` bounds the
-    wait for one holder (a queue of live runs each holding it briefly is waited out)."""
-    path = '%s/%s' % (LOCK_FOLDER, name)
-    deadline, last_holder = time.time() + wait, None
-    attempt = 0
-    while True:
-        token = json.dumps(dict(owner=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(),
-                                expires=time.time() + ttl), sort_keys=True).encode('utf-8')
-        try:
-            backend.create(path, token)
-            break
-        except AlreadyExists:
-            held, _version = read_or_none(backend, path)
-            if held == token:
-                break  # our create landed but its answer was lost (the client retried it)
-            if held is not None and _lock_expired(held):
-                _remove_if_same(backend, path, held)
-                continue
-            if held != last_holder:
-                deadline, last_holder = time.time() + wait, held
-            elif time.time() > deadline:
-                raise PreconditionFailed('cluster %s stays locked by another run (lock entry %s); retry later or '
-                                         'remove the lock entry if no run is active' % (name, backend.render(path)))
+    """Hold the lock entry ``<LOCK_FOLDER>/<name>`` of one cluster, for backends without compare-and-swap
+    (they can only create-if-absent); yields the ClusterLock, whose ``confirm()`` a holder calls right before
+    each of its writes. ``ttl``: seconds the lock lives after its holder last wrote it; ``wait``: how long to wait
+    for one live holder (a queue of runs each holding it briefly is waited out).
+
+    The protocol:
+
+    - Taking: create-if-absent of the lock entry, holding a unique owner id and the ttl.
+    - Expiry is judged by the store's clock only: a lock entry is expired when the store says it was last
+      written more than its ttl ago (read_with_age: the server's Date against the entry's write time), plus one
+      second for HTTP dates counting whole seconds. No host compares its own clock with a time another host
+      wrote, so clock skew between hosts changes nothing.
+    - Renewal: while the work runs, a thread rewrites the entry every ttl/LOCK_RENEWALS seconds, and confirm()
+      does before each write: it reads the entry (still our owner id, else LockLost) and writes it again, which
+      restarts its life on the store's clock. A holder that could not renew for ttl/2 seconds by its own
+      monotonic clock (stopped, cut off) gives the lock up instead: a taker may be replacing it by then, and
+      rewriting it could undo that takeover.
+    - Takeover of an expired entry is a guarded write: a taker first creates (create-if-absent) the takeover
+      marker ``<lock>~takeover-<expired owner>-0``; only its creator may replace that holder's entry, after
+      reading the entry again (still that holder, still expired). It then reads its own entry back and removes
+      the markers. A marker whose taker died mid-way expires like a lock; the next number (-1, -2, ...) is tried.
+    - Release deletes the entry only while it is still ours and renewed within ttl/2.
+
+    What remains, as with any lock on a store without compare-and-swap: a holder or taker stopped, or one of its
+    requests delayed, for more than ttl/2 between a check and the write that follows it can still overwrite a
+    newer holder's lock (or write after losing the lock); on Swift, creates that overlap within the create
+    settle time can both win (see the swift backend), and overwrites are only eventually consistent."""
+    lock = ClusterLock(backend, name, ttl, wait)
+    lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+class LockLost(StateStoreError):
+    """A cluster's lock entry was taken over or removed while this run held it; the run stopped writing."""
+
+
+class ClusterLock(object):
+    """One run's hold on a cluster's lock entry (see cluster_lock for the protocol)."""
+
+    def __init__(self, backend, name, ttl=LOCK_TTL, wait=LOCK_WAIT):
+        self.backend, self.name, self.ttl, self.wait = backend, name, ttl, wait
+        self.path = '%s/%s' % (LOCK_FOLDER, name)
+        self.owner = uuid.uuid4().hex
+        self._renewed = None  # monotonic time at which the last successful write of the entry was sent
+        self._lost = None  # why the lock is not ours any more
+        self._mutex = threading.Lock()  # one check-and-rewrite at a time: the renewal thread's or confirm()'s
+        self._stop = threading.Event()
+        self._renewer = threading.Thread(target=self._renew_while_held, name='kops-lock-renewal')
+        self._renewer.daemon = True  # never keeps a failed run alive
+
+    def _content(self):
+        return json.dumps(dict(owner=self.owner, ttl=self.ttl, host=socket.gethostname(), pid=os.getpid(),
+                               # read only by earlier versions of this collection, which judge by their clock
+                               expires=time.time() + self.ttl), sort_keys=True).encode('utf-8')
+
+    def _read(self, path):
+        """(_LockHolder, age by the store's clock) of a lock entry or takeover marker; NotFound when missing."""
+        data, _version, age = self.backend.read_with_age(path)
+        return _LockHolder(data), age
+
+    def _expired(self, age, holder):
+        return age > holder.ttl + LOCK_CLOCK_SLACK
+
+    # -- taking -------------------------------------------------------------------------------
+    def acquire(self):
+        waited_for, deadline, attempt = None, None, 0
+        while True:
+            sent = time.monotonic()
+            try:
+                self.backend.create(self.path, self._content())
+                return self._hold(sent)
+            except AlreadyExists:
+                pass
+            try:
+                holder, age = self._read(self.path)
+            except NotFound:
+                continue  # released in the meantime
+            if holder.owner == self.owner:
+                return self._hold(sent)  # our create landed but its answer was lost (the client retried it)
+            if self._expired(age, holder):
+                sent = self._take_over(holder)
+                if sent is not None:
+                    return self._hold(sent)
+            if holder.owner != waited_for:
+                waited_for, deadline = holder.owner, time.monotonic() + self.wait
+            elif time.monotonic() > deadline:
+                raise PreconditionFailed('cluster %s stays locked by another run (%s; lock entry %s); retry later or '
+                                         'remove the lock entry if no run is active'
+                                         % (self.name, holder, self.backend.render(self.path)))
             time.sleep(backoff(min(attempt, 4)))
             attempt += 1
-    try:
-        yield
-    finally:
-        _remove_if_same(backend, path, token)
 
-
-def _lock_expired(data):
-    try:
-        return float(json.loads(data.decode('utf-8'))['expires']) < time.time()
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return True  # unreadable lock content is nobody's lock
-
-
-def _remove_if_same(backend, path, data):
-    """Delete a lock entry only while it still holds ``data`` (best effort without compare-and-swap)."""
-    held, version = read_or_none(backend, path)
-    if held == data:
+    def _take_over(self, expired):
+        """Replace the expired entry of ``expired`` (a _LockHolder); the monotonic time our write was sent when
+        this run holds the lock now, None when another run is taking over or the entry changed."""
+        for number in itertools.count():
+            marker = '%s~takeover-%s-%d' % (self.path, expired.owner, number)
+            try:
+                self.backend.create(marker, self._content())
+                break
+            except AlreadyExists:
+                try:
+                    taker, age = self._read(marker)
+                except NotFound:
+                    return None  # that takeover is over: its taker removed the markers
+                if taker.owner == self.owner:
+                    break  # ours: the answer to our create was lost
+                if not self._expired(age, expired):
+                    return None  # another run is taking over right now
+        sent = None
         try:
-            backend.delete(path, expect=write_expectation(backend, version))
-        except (NotFound, PreconditionFailed):
-            pass
+            holder, age = self._read(self.path)
+            if holder.owner == expired.owner and self._expired(age, holder):
+                sent = time.monotonic()
+                self.backend.write(self.path, self._content())
+                holder = self._read(self.path)[0]
+                if holder.owner != self.owner:
+                    sent = None  # the expired holder's delayed write landed after ours
+        except NotFound:
+            holder = None  # released in the meantime: create it again
+        markers = ['%s~takeover-%s-%d' % (self.path, expired.owner, earlier) for earlier in range(number + 1)]
+        # Once the entry is no longer the expired holder's, all its markers are spent (a late taker reads the
+        # entry again and backs off); else only ours, and those of takers that died wait for the next one.
+        for path in markers if holder is None or holder.owner != expired.owner else markers[-1:]:
+            try:
+                self.backend.delete(path)
+            except NotFound:
+                pass
+        return sent
+
+    def _hold(self, sent):
+        self._renewed = sent
+        self._renewer.start()
+        return self
+
+    # -- holding ------------------------------------------------------------------------------
+    def confirm(self):
+        """Raise LockLost unless the lock entry is still ours; renew it. Call right before each write."""
+        self._renew()
+
+    def _renew(self):
+        with self._mutex:
+            if self._lost is None:
+                try:
+                    holder = self._read(self.path)[0]
+                except NotFound:
+                    holder = None
+                sent = time.monotonic()
+                if holder is None:
+                    self._lost = 'was removed'
+                elif holder.owner != self.owner:
+                    self._lost = 'was taken over by %s' % holder
+                elif sent - self._renewed > self.ttl / 2:
+                    self._lost = 'could not be renewed for %.0f s (this run was stopped or cut off)' % (sent - self._renewed)
+                else:
+                    self.backend.write(self.path, self._content())
+                    self._renewed = sent
+            if self._lost is not None:
+                raise LockLost('cluster %s: the lock entry %s of this run %s while the run held it; the run stopped '
+                               'writing there. Run the task again: it applies the whole request anew'
+                               % (self.name, self.backend.render(self.path), self._lost))
+
+    def _renew_while_held(self):
+        while not self._stop.wait(self.ttl / LOCK_RENEWALS):
+            try:
+                self._renew()
+            except LockLost:
+                return  # the next confirm() says so
+            except StateStoreError:
+                pass  # no answer this time; the next round tries again, and a lock not renewed for ttl/2 is lost
+
+    # -- releasing ----------------------------------------------------------------------------
+    def release(self):
+        self._stop.set()
+        self._renewer.join()
+        with self._mutex:
+            if self._lost is not None or time.monotonic() - self._renewed > self.ttl / 2:
+                return  # not ours to remove: a taker may be replacing it
+            try:
+                if self._read(self.path)[0].owner == self.owner:
+                    self.backend.delete(self.path)
+            except NotFound:
+                pass
+
+
+class _LockHolder(object):
+    """Who holds a lock entry, from its content. An entry this version did not write (one of an earlier
+    version, without ``ttl``, or a damaged one) lives LOCK_TTL seconds; a damaged one is known by its hash."""
+
+    def __init__(self, data):
+        try:
+            fields = json.loads(data.decode('utf-8'))
+            fields = fields if isinstance(fields, dict) else {}
+        except ValueError:  # not UTF-8 or not JSON
+            fields = {}
+        owner, ttl = fields.get('owner'), fields.get('ttl')
+        # the owner id becomes part of a takeover marker's name: only a hex id is taken as it is
+        self.owner = owner if isinstance(owner, str) and _LOCK_OWNER_ID.match(owner) else hashlib.sha256(data).hexdigest()[:32]
+        self.ttl = ttl if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl > 0 else LOCK_TTL
+        self.where = 'pid %s on %s' % (fields.get('pid'), fields.get('host')) if fields.get('host') else None
+
+    def __str__(self):
+        return 'the run of %s' % self.where if self.where else 'a lock entry that names no run'
 
 
 # -- deleting ---------------------------------------------------------------------------------

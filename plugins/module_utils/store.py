@@ -8,9 +8,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+from email.utils import parsedate_to_datetime
 
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AlreadyExists,
+    BackendFailure,
     NotSupported,
     PreconditionFailed,
 )
@@ -37,6 +39,15 @@ def check_expectation(path, current_version, expect):
             raise AlreadyExists("entry '%s' already exists" % path)
     elif current_version != expect:
         raise PreconditionFailed("entry '%s' was changed by someone else since it was read" % path)
+
+
+def http_date_seconds(value, what):
+    """Seconds since the epoch of an HTTP date header (Date, Last-Modified: whole seconds, GMT)."""
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        raise BackendFailure('the server answered without a valid %s header (%r), so the age of an entry cannot be '
+                             'told by its clock' % (what, value))
 
 
 HASH_ALGORITHMS = ('md5', 'sha1', 'sha256')
@@ -97,6 +108,15 @@ class Backend(object):
     def read(self, path):
         """Return (bytes, version); raise NotFound when the entry does not exist."""
         return self._read(validate_entry_path(path))
+
+    def read_with_age(self, path):
+        """(bytes, version, age) of one entry: ``age`` is how many seconds ago the entry was last written, by
+        the clock of the store that keeps it (an object store's Date minus the entry's write time; for file://
+        this host's clock), never this host's clock against the server's. The lock entries of backends without
+        compare-and-swap expire by it, so a host with a wrong clock cannot misjudge them. HTTP dates count whole
+        seconds: an age read from them can be off by one second. Raises NotFound like read, NotSupported where
+        the backend cannot tell."""
+        return self._read_with_age(validate_entry_path(path))
 
     def write(self, path, data, expect=None, acl=None):
         """Write ``data`` (bytes); return the new version. Raises AlreadyExists (expect=ABSENT) or
@@ -159,6 +179,9 @@ class Backend(object):
     # -- to implement -------------------------------------------------------------------------
     def _read(self, path):
         raise NotImplementedError
+
+    def _read_with_age(self, path):
+        raise NotSupported('%s cannot tell how long ago an entry was written' % self.location.render())
 
     def _write(self, path, data, expect, acl):
         raise NotImplementedError

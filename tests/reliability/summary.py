@@ -44,6 +44,11 @@ NOTES = (
     'Fault injection is deterministic (0, 1 or 2 failed attempts per request, chosen by a hash of the request). '
     'With 2 failed attempts on a third of the requests, botocore\'s retry quota (a client-wide token bucket) ran out '
     'and a second sync of 60 entries failed: retries are bounded by that quota as well as by the 5 attempts.',
+    'Lock faults (tests/reliability/test_lock_faults.py) run each run as a process with 6 s locks (60 s in use): a '
+    'skewed clock is the process\'s time.time, ten minutes off (OSS accepts requests signed up to 15 minutes off); a '
+    'frozen holder is stopped with SIGSTOP, renewal thread and all, and resumed with SIGCONT after the takeover; a '
+    'crashed one is killed (-9). Every run increments one counter entry inside the lock: a lost increment would be '
+    'two holders at once.',
     'The hostile-input properties found two bugs, fixed with this suite: `s3://[` raised a Python ValueError, '
     'and a file:// write below an existing entry raised FileExistsError. PyYAML does not round-trip U+0085 (NEL) in '
     'a string value of a cluster spec; the merge property leaves control characters out.',

@@ -11,6 +11,7 @@ import errno
 import fcntl
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 
 from ansible_collections.kops.state_store.plugins.module_utils.errors import AccessDenied, BackendFailure, BadLocation, NotFound
@@ -54,13 +55,7 @@ class LocalBackend(Backend):
 
     # -- reading ------------------------------------------------------------------------------
     def _read(self, path):
-        file_path = self._file_path(path)
-        try:
-            with open(file_path, 'rb') as handle:
-                data = handle.read()
-        except (IOError, OSError) as exc:
-            raise _translate(exc, path, self.root)
-        return data, content_hash(data, 'sha256')
+        return self._read_with_age(path)[:2]
 
     def _current_version(self, file_path):
         try:
@@ -73,6 +68,17 @@ class LocalBackend(Backend):
 
     def _stored_hash(self, path):
         return self._read(path)[1]
+
+    def _read_with_age(self, path):
+        # The store is a folder of this host: its clock is the one that stamped the file.
+        file_path = self._file_path(path)
+        try:
+            with open(file_path, 'rb') as handle:
+                written = os.fstat(handle.fileno()).st_mtime
+                data = handle.read()
+        except (IOError, OSError) as exc:
+            raise _translate(exc, path, self.root)
+        return data, content_hash(data, 'sha256'), max(0.0, time.time() - written)
 
     def _list(self, prefix, recursive, hash_algorithm=None):
         base = self._file_path(prefix)

@@ -32,7 +32,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotSupported,
     first_line,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry, http_date_seconds
 from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
 ACLS = ('private', 'public-read', 'public-read-write', 'default')
@@ -138,13 +138,22 @@ class OSSBackend(Backend):
         return NotFound('%s does not exist' % self._where(path))
 
     # -- reading ------------------------------------------------------------------------------
-    def _read(self, path):
+    def _get(self, path):
+        """(bytes, ETag, response headers) of one entry."""
         def fetch():
             answer = self._bucket.get_object(self._key(path))
-            return answer.read(), answer.etag
+            return answer.read(), answer.etag, answer.headers
 
-        data, etag = self._call(path, READ_ATTEMPTS, fetch)
+        return self._call(path, READ_ATTEMPTS, fetch)
+
+    def _read(self, path):
+        data, etag, _headers = self._get(path)
         return data, _version(etag)
+
+    def _read_with_age(self, path):
+        data, etag, headers = self._get(path)
+        age = http_date_seconds(headers.get('Date'), 'Date') - http_date_seconds(headers.get('Last-Modified'), 'Last-Modified')
+        return data, _version(etag), max(0.0, age)
 
     def _head(self, path):
         try:

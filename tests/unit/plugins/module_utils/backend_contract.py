@@ -3,6 +3,7 @@
 
 import concurrent.futures
 import hashlib
+import time
 
 import pytest
 
@@ -81,6 +82,24 @@ class BackendContract(object):
             store.write('c1/config', b'two', expect=version)
         with pytest.raises(NotFound):
             store.read('c1/config')
+
+    def test_read_with_age(self, store):
+        """How long ago an entry was written, by the store's clock: what lock entries expire by."""
+        version = store.write('c1/lock', b'x')
+        try:
+            data, read_version, age = store.read_with_age('c1/lock')
+        except NotSupported:
+            if store.supports_compare_and_swap:
+                pytest.skip('backend has compare-and-swap: no lock entry expires by age')
+            raise
+        assert (data, read_version) == (b'x', version)
+        assert 0 <= age < 2
+        time.sleep(2.2)
+        assert 1 < store.read_with_age('c1/lock')[2] < 10
+        store.write('c1/lock', b'y')
+        assert store.read_with_age('c1/lock')[2] < 2
+        with pytest.raises(NotFound):
+            store.read_with_age('c1/missing')
 
     def test_delete(self, store):
         store.write('c1/config', b'x')

@@ -53,6 +53,16 @@ class TestOSSBackend(BackendContract):
         assert [e.path for e in store.list('c1', recursive=True)] == ['c1/config'] + paths
         assert [(e.path, e.is_dir) for e in store.list('c1')] == [('c1/config', False), ('c1/instancegroup', True)]
 
+    def test_age_is_told_by_the_servers_clock(self, store, monkeypatch):
+        """Date minus Last-Modified, both the server's: this host's clock, ten minutes off, changes nothing (OSS
+        itself refuses requests signed more than 15 minutes off)."""
+        import time
+
+        real_time = time.time
+        monkeypatch.setattr(time, 'time', lambda: real_time() + 600)
+        store.write('c1/lock', b'x')
+        assert store.read_with_age('c1/lock')[2] < 5
+
     def test_unknown_acl_refused(self, store, oss_server):
         with pytest.raises(NotSupported, match="'bucket-owner-full-control' is not an OSS ACL"):
             store.write('c1/config', b'x', acl='bucket-owner-full-control')

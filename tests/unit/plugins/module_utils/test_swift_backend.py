@@ -69,6 +69,15 @@ class TestSwiftBackend(BackendContract):
         listed = [(entry.path, entry.is_dir) for entry in store.list('c1')]
         assert listed == [('c1/instancegroup', True)]
 
+    def test_age_is_told_by_the_servers_clock(self, store, monkeypatch):
+        """The age of an entry comes from Swift's own times: this host's clock, an hour off, changes nothing."""
+        import time
+
+        real_time = time.time
+        monkeypatch.setattr(time, 'time', lambda: real_time() + 3600)
+        store.write('c1/lock', b'x')
+        assert store.read_with_age('c1/lock')[2] < 5
+
 
 def test_create_makes_the_container_plain_write_does_not(os_environment):
     container = unique('fresh')
