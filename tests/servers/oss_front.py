@@ -3,7 +3,8 @@ the session's moto S3 server (``moto_server``), started once per test session.
 
 Fixtures:
 - ``oss_server``: ``endpoint`` (for OSS_ENDPOINT / oss_endpoint), ``key_id`` and ``secret`` (the one key the
-  front accepts), ``create_bucket()`` (a fresh bucket, made directly on moto), ``object_names(bucket)``.
+  front accepts), ``create_bucket()`` (a fresh bucket, made directly on moto), ``put_object(bucket, name, data)``
+  (likewise), ``object_names(bucket)``.
 - ``oss_environment``: sets this process's OSS/Aliyun variables for the server and returns an environment
   dict with the same settings for subprocesses.
 """
@@ -14,6 +15,7 @@ import re
 import subprocess
 import sys
 import urllib.request
+from urllib.parse import quote
 
 import pytest
 
@@ -48,6 +50,10 @@ class OSSFrontServer(object):
         name = '%s-%d' % (prefix, next(_bucket_numbers))
         self._moto('PUT', '/' + name, b'').read()
         return name
+
+    def put_object(self, bucket, name, data=b''):
+        """One object made directly on moto, past the backend: for names it never writes (folder markers)."""
+        self._moto('PUT', '/%s/%s' % (bucket, quote(name)), data).read()
 
     def object_names(self, bucket):
         with self._moto('GET', '/' + bucket) as answer:

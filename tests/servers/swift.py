@@ -5,6 +5,8 @@ Fixtures:
   authenticates with ``authtoken keystoneauth``. It carries the Keystone URL, the region, and a user
   ``tester`` (role ``member``) in project ``kops`` of domain ``Default``; ``swift_server.start_seconds`` is
   how long the start took.
+- ``swift_server.put_object(container, name, data)``: one object PUT as ``tester`` past the backend, for
+  names the backend never writes (folder markers ending in ``/``).
 - ``swift_environment``: an environment dict for clients of ``swift_server`` (the ``OS_*`` variables an
   openrc file sets for ``tester``), without any OpenStack or kOps setting of the machine.
 
@@ -20,6 +22,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import quote
 
 import pytest
 
@@ -272,6 +275,21 @@ class SwiftServer(object):
                 process.kill()
                 process.wait()
         self.processes = []
+
+    def put_object(self, container, name, data=b''):
+        """PUT one object as ``tester``, past the backend: for names it never writes (folder markers, 'x/')."""
+        import openstack
+
+        connection = openstack.connect(
+            load_yaml_config=False, load_envvars=False, auth_type='password', region_name=REGION,
+            auth=dict(auth_url=self.auth_url, username='tester', password=TESTER_PASSWORD, project_name=PROJECT,
+                      user_domain_name='Default', project_domain_name='Default'))
+        try:
+            response = connection.object_store.put('/%s/%s' % (quote(container, safe=''), quote(name)), data=data)
+            if response.status_code != 201:
+                raise RuntimeError('PUT of %r answered %d: %s' % (name, response.status_code, response.text[:200]))
+        finally:
+            connection.close()
 
     def client_environment(self, **extra):
         """OS_* variables as an openrc file sets them for ``tester``, plus ``extra``."""

@@ -10,6 +10,7 @@ __metaclass__ = type
 import errno
 import fcntl
 import os
+import stat
 import tempfile
 import time
 from contextlib import contextmanager
@@ -81,29 +82,55 @@ class LocalBackend(Backend):
         return data, content_hash(data, 'sha256'), max(0.0, time.time() - written)
 
     def _list(self, prefix, recursive, hash_algorithm=None):
-        base = self._file_path(prefix)
-        if not os.path.isdir(base):
-            return []
-        entries = []
+        files, folders = self._children(self._file_path(prefix))
         if recursive:
-            for folder, dirs, files in os.walk(base):
-                dirs[:] = [d for d in dirs if not _is_temp(d)]
-                for name in files:
-                    if not _is_temp(name):
-                        entries.append(self._file_entry(os.path.join(folder, name), hash_algorithm))
-        else:
-            for name in os.listdir(base):
-                if _is_temp(name):
-                    continue
-                full = os.path.join(base, name)
-                if os.path.isdir(full):
-                    entries.append(Entry(self._relative(full), is_dir=True))
-                else:
-                    entries.append(self._file_entry(full, hash_algorithm))
+            while folders:
+                more_files, more_folders = self._children(folders.pop())
+                files += more_files
+                folders += more_folders
+        entries = [Entry(self._relative(folder), is_dir=True) for folder in folders]
+        for full in files:
+            entry = self._file_entry(full, hash_algorithm)
+            if entry is not None:
+                entries.append(entry)
         return entries
 
+    def _children(self, folder):
+        """(files, folders) directly in ``folder``, as full paths; none when it is missing or not a folder. Only
+        regular files and real folders are entries: symbolic links (which can lead out of the store, to /dev/zero
+        or to a FIFO) and other special files are left out; this backend never writes one, and reads refuse links
+        that leave the store. A folder that cannot be listed fails the listing, named: a listing without it would
+        pass for a whole one (and a sync with delete would remove what it holds at the destination)."""
+        try:
+            with os.scandir(folder) as scan:
+                children = list(scan)
+        except (IOError, OSError) as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                return [], []  # missing, not a folder, or removed since its parent was listed
+            raise _unlistable(exc, folder, self.root)
+        files, folders = [], []
+        for child in children:
+            if _is_temp(child.name) or child.is_symlink():
+                continue
+            if child.is_dir(follow_symlinks=False):
+                folders.append(child.path)
+            elif child.is_file(follow_symlinks=False):
+                files.append(child.path)
+        return files, folders
+
     def _file_entry(self, full, hash_algorithm):
-        with open(full, 'rb') as handle:
+        """The listed entry of one regular file, or None when it is gone or no longer a regular file."""
+        try:
+            # O_NOFOLLOW and O_NONBLOCK: a file swapped for a link or a FIFO since the folder was listed
+            # fails or opens at once instead of being followed or blocking.
+            descriptor = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except (IOError, OSError) as exc:
+            if exc.errno in (errno.ENOENT, errno.ELOOP):
+                return None
+            raise _translate(exc, self._relative(full), self.root)
+        with os.fdopen(descriptor, 'rb') as handle:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                return None
             data = handle.read()
         version = content_hash(data, 'sha256')
         listed = hash_algorithm or 'sha256'
@@ -179,6 +206,12 @@ def _atomic_replace(folder, file_path, data):
         os.fsync(folder_descriptor)  # make the rename itself durable
     finally:
         os.close(folder_descriptor)
+
+
+def _unlistable(exc, folder, root):
+    error = AccessDenied if exc.errno in (errno.EACCES, errno.EPERM) else BackendFailure
+    return error('cannot list the folder %s of the state store %s (%s); refusing an incomplete listing'
+                 % (folder, root, exc.strerror or exc))
 
 
 def _translate(exc, path, root):

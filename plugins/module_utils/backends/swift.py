@@ -398,7 +398,10 @@ class SwiftBackend(Backend):
             _expect_status(response, (200, 204), 'list', prefix)
             page = response.json() if response.status_code == 200 else []
             for item in page:
-                entries.append(_listed_entry(item, len(root) + 1 if root else 0))
+                # A name ending in '/' is a folder marker (made by consoles and tools), not an entry: read or
+                # deleted as an entry it would be taken for the object without the slash.
+                if not item.get('name', '').endswith('/'):
+                    entries.append(_listed_entry(item, len(root) + 1 if root else 0))
             if len(page) < LISTING_PAGE:
                 return entries
             last = page[-1]

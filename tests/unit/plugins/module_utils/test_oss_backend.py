@@ -53,6 +53,14 @@ class TestOSSBackend(BackendContract):
         assert [e.path for e in store.list('c1', recursive=True)] == ['c1/config'] + paths
         assert [(e.path, e.is_dir) for e in store.list('c1')] == [('c1/config', False), ('c1/instancegroup', True)]
 
+    def test_folder_markers_are_not_entries(self, store, oss_server):
+        store.write('c1/config', b'spec')
+        for marker in ('c1/', 'c1/config/', 'c1/pki/'):
+            oss_server.put_object(store.location.bucket, '%s/%s' % (store.location.key, marker))
+        assert [e.path for e in store.list('', recursive=True)] == ['c1/config']
+        assert [(e.path, e.is_dir) for e in store.list('c1')] == [('c1/config', False), ('c1/config', True),
+                                                                  ('c1/pki', True)]
+
     def test_age_is_told_by_the_servers_clock(self, store, monkeypatch):
         """Date minus Last-Modified, both the server's: this host's clock, ten minutes off, changes nothing (OSS
         itself refuses requests signed more than 15 minutes off)."""

@@ -69,6 +69,18 @@ class TestSwiftBackend(BackendContract):
         listed = [(entry.path, entry.is_dir) for entry in store.list('c1')]
         assert listed == [('c1/instancegroup', True)]
 
+    def test_folder_markers_are_not_entries(self, store, swift_server):
+        """Objects named with a trailing '/' (folder markers of consoles and tools) are not listed: as entries they
+        read and deleted the object without the slash."""
+        store.write('c1/config', b'spec')
+        store.write('c1/pki/ca', b'ca')
+        for marker in ('c1/', 'c1/config/', 'c1/pki/', 'c1/empty/'):
+            swift_server.put_object(store.location.bucket, '%s/%s' % (store.location.key, marker))
+        assert [(e.path, e.is_dir) for e in store.list('', recursive=True)] == [('c1/config', False), ('c1/pki/ca', False)]
+        assert [(e.path, e.is_dir) for e in store.list('c1')] == [
+            ('c1/config', False), ('c1/config', True), ('c1/empty', True), ('c1/pki', True)]
+        assert [e.path for e in store.list('c1/pki')] == ['c1/pki/ca']
+
     def test_age_is_told_by_the_servers_clock(self, store, monkeypatch):
         """The age of an entry comes from Swift's own times: this host's clock, an hour off, changes nothing."""
         import time
