@@ -96,6 +96,10 @@ class Backend(object):
     hash_algorithm = None
     #: True when write/delete honour a version expectation atomically on the server
     supports_compare_and_swap = True
+    #: True when a listed hash may not be the content's for some entries (S3: an object written with its own
+    #: SSE-KMS or SSE-C header lists an ETag that looks like an MD5): equal listed hashes still mean equal
+    #: content, unequal ones are confirmed with hash() before they count
+    listed_hashes_presumed = False
 
     def __init__(self, location, settings=None):
         self.location = location

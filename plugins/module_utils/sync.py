@@ -75,26 +75,34 @@ class SyncReport(object):
         )
 
 
-def listed_equal(source_entry, dest_entry):
-    """True/False when the two listings decide equality alone, None when content must be read."""
+def listed_equal(source_entry, dest_entry, presumed=False):
+    """True/False when the two listings decide equality alone, None when content must be read. With
+    ``presumed`` (a side whose listed hashes may not be content hashes), unequal hashes decide nothing."""
     if source_entry.size is not None and dest_entry.size is not None and source_entry.size != dest_entry.size:
         return False
     if source_entry.hash is not None and source_entry.hash_algorithm == dest_entry.hash_algorithm:
-        return source_entry.hash == dest_entry.hash
+        if source_entry.hash == dest_entry.hash:
+            return True
+        return None if presumed else False
     return None
+
+
+def _digest(backend, entry, algorithm):
+    """The ``algorithm`` hash of a listed entry's content: the listed one where it can be trusted, else the
+    backend's own (S3: HeadObject, which tells an encrypted object apart) or one of the content."""
+    if entry.hash is not None and entry.hash_algorithm == algorithm and not backend.listed_hashes_presumed:
+        return entry.hash
+    return backend.hash(entry.path, algorithm)[1]
 
 
 def content_equal(source, destination, source_entry, dest_entry):
     """(equal, source bytes or None) for entries the listings cannot compare: the destination's
     hash algorithm computed on the source content (or the source's on the destination, or SHA-256
     of both). Reads one entry at a time; the source bytes are returned so a copy need not re-read."""
-    if dest_entry.hash is not None:
-        algorithm, dest_digest = dest_entry.hash_algorithm, dest_entry.hash
-    else:
-        algorithm = source_entry.hash_algorithm or 'sha256'
-        dest_digest = destination.hash(dest_entry.path, algorithm)[1]
+    algorithm = dest_entry.hash_algorithm or source_entry.hash_algorithm or 'sha256'
+    dest_digest = _digest(destination, dest_entry, algorithm)
     if source_entry.hash is not None and source_entry.hash_algorithm == algorithm:
-        return source_entry.hash == dest_digest, None
+        return _digest(source, source_entry, algorithm) == dest_digest, None
     data = source.read(source_entry.path)[0]
     return content_hash(data, algorithm) == dest_digest, data
 
@@ -133,6 +141,7 @@ class Sync(object):
         check_not_overlapping(source.location, destination.location)
         self.source = source
         self.destination = destination
+        self.presumed = source.listed_hashes_presumed or destination.listed_hashes_presumed
         self.include = list(include or ())
         self.exclude = list(exclude or ())
         self.skip_secrets = skip_secrets
@@ -188,7 +197,7 @@ class Sync(object):
                 self.left_existing.add(entry.path)
                 self.report.record_unchanged()
                 continue
-            equal = None if dest_entry is None else listed_equal(entry, dest_entry)
+            equal = None if dest_entry is None else listed_equal(entry, dest_entry, self.presumed)
             if equal:
                 self.report.record_unchanged()
             else:
@@ -262,7 +271,7 @@ class Sync(object):
             dest_entry = dest_index.pop(entry.path, None)
             if dest_entry is not None and entry.path in self.left_existing:
                 continue
-            equal = None if dest_entry is None else listed_equal(entry, dest_entry)
+            equal = None if dest_entry is None else listed_equal(entry, dest_entry, self.presumed)
             if dest_entry is None or equal is False:
                 differences.append(entry.path)
             elif equal is None:

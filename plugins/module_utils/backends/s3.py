@@ -492,6 +492,7 @@ class S3Backend(Backend):
 
     hash_algorithm = 'md5'
     supports_compare_and_swap = True
+    listed_hashes_presumed = True  # see _listed_etags_are_md5s
 
     def __init__(self, location, settings=None):
         super(S3Backend, self).__init__(location, settings)
