@@ -160,8 +160,10 @@ def _parse_vault(location, parts):
     return Location('vault', parts.hostname, key, port=port, mount=mount, tls=query.get('tls') != 'false')
 
 
-def validate_entry_path(path, allow_root=False):
-    """Return ``path`` normalised (no leading/trailing '/'); refuse anything that could leave the store root."""
+def validate_entry_path(path, folder=False):
+    """Return ``path`` normalised; refuse anything that could leave the store root. A ``folder`` path may be
+    empty (the root) and end with '/'; an entry's may not: a name ending in '/' is a folder marker, never the
+    entry without the slash."""
     if path is None:
         path = ''
     if not isinstance(path, str):
@@ -172,9 +174,11 @@ def validate_entry_path(path, allow_root=False):
         raise BadLocation("entry path '%s' is absolute; give a path relative to the state store" % path)
     stripped = path.rstrip('/')
     if not stripped:
-        if allow_root:
+        if folder:
             return ''
         raise BadLocation('entry path is empty')
+    if stripped != path and not folder:
+        raise BadLocation("entry path '%s' ends with '/', which names a folder, not an entry" % path)
     for segment in stripped.split('/'):
         decoded = unquote(segment)
         if decoded in ('.', '..') or '/' in decoded or '\\' in segment:

@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.kops.state_store.plugins.module_utils.backends import gcs, local, memfs, oss, s3, swift, vault
-from ansible_collections.kops.state_store.plugins.module_utils.errors import NotSupported
+from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, NotSupported
 from ansible_collections.kops.state_store.plugins.module_utils.locations import parse_location
 
 BACKEND_MODULES = (local, memfs, vault, gcs, s3, oss, swift)
@@ -42,5 +42,7 @@ def open_store(location, settings=None):
 
 def open_entry(location, settings=None):
     """Split a full entry location into (store backend rooted at its parent, entry path)."""
+    if isinstance(location, str) and location.split('?', 1)[0].endswith('/'):
+        raise BadLocation("location '%s' ends with '/', which names a folder, not an entry" % location)
     parent, name = (parse_location(location) if isinstance(location, str) else location).split()
     return open_store(parent, settings), name

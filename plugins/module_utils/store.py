@@ -107,7 +107,7 @@ class Backend(object):
 
     # -- public API ---------------------------------------------------------------------------
     def render(self, path=''):
-        return self.location.join(validate_entry_path(path, allow_root=True)).render()
+        return self.location.join(validate_entry_path(path, folder=True)).render()
 
     def read(self, path):
         """Return (bytes, version); raise NotFound when the entry does not exist."""
@@ -148,7 +148,7 @@ class Backend(object):
         every file of the tree. A missing prefix gives an empty list. Sorted by path.
         ``hash_algorithm``: the one the caller compares with; backends that hash the content
         themselves (file, memfs) list hashes of it, the others the hashes they keep."""
-        entries = self._list(validate_entry_path(prefix, allow_root=True), recursive, hash_algorithm)
+        entries = self._list(validate_entry_path(prefix, folder=True), recursive, hash_algorithm)
         return sorted(entries, key=lambda entry: entry.path)
 
     def purge_versions(self, prefix, check_mode=False):
@@ -161,13 +161,13 @@ class Backend(object):
         cannot be listed or some of them could not be removed (the message says how many remain).
         Backends that keep no old versions (file, memfs, and this collection's Swift and OSS backends) have
         nothing to remove: 0."""
-        return self._purge_versions(validate_entry_path(prefix), check_mode)
+        return self._purge_versions(validate_entry_path(prefix, folder=True), check_mode)
 
     def keeps_versions(self, prefix):
         """Whether deleting or overwriting an entry below the folder ``prefix`` leaves its content behind as
         an old version (S3 versioning, GCS object versioning, Vault KV v2 soft deletes), as far as the
         backend can tell without extra permissions; False for backends that keep no old versions."""
-        return self._keeps_versions(validate_entry_path(prefix))
+        return self._keeps_versions(validate_entry_path(prefix, folder=True))
 
     def hash(self, path, algorithm=None):
         """(algorithm, hex) of one entry: the backend's own hash when it has one and no other

@@ -606,8 +606,25 @@ class S3Backend(Backend):
                         else:
                             raise
             finally:
-                self.client.delete_object(Bucket=self.bucket, Key=probe)
+                self._remove_probe(probe)
         return states
+
+    def _remove_probe(self, probe):
+        """Delete a probe object and, where the bucket keeps versions, its versions and delete markers too, so
+        probing leaves nothing behind in a cluster's folder; a principal that may not list or remove versions
+        (s3:ListBucketVersions, s3:DeleteObjectVersion) leaves them, as noncurrent versions of an empty object."""
+        from botocore.exceptions import ClientError
+
+        self.client.delete_object(Bucket=self.bucket, Key=probe)
+        try:
+            listed = self.client.list_object_versions(Bucket=self.bucket, Prefix=probe)
+            versions = [dict(Key=probe, VersionId=item['VersionId'])
+                        for item in listed.get('Versions', []) + listed.get('DeleteMarkers', []) if item['Key'] == probe]
+            if versions:
+                self.client.delete_objects(Bucket=self.bucket, Delete=dict(Objects=versions, Quiet=True))
+        except ClientError as exc:
+            if _status(exc) not in (403, 405, 501):
+                raise
 
     @contextmanager
     def _probe_errors(self, path, probe):
@@ -823,7 +840,7 @@ class S3Backend(Backend):
                             return False, False
                 return True, True
             finally:
-                self.client.delete_object(Bucket=self.bucket, Key=probe)
+                self._remove_probe(probe)
 
     def _delete(self, path, expect):
         key = self._key(path)

@@ -89,9 +89,20 @@ def test_entry_path_escapes_refused(path):
 
 def test_entry_paths_accepted():
     assert validate_entry_path('c1/config') == 'c1/config'
-    assert validate_entry_path('c1/instancegroup/') == 'c1/instancegroup'
-    assert validate_entry_path('', allow_root=True) == ''
+    assert validate_entry_path('c1/instancegroup/', folder=True) == 'c1/instancegroup'
+    with pytest.raises(BadLocation, match="ends with '/', which names a folder"):
+        validate_entry_path('c1/config/')  # a Swift/S3 folder marker is not the entry without its slash
+    assert validate_entry_path('', folder=True) == ''
     with pytest.raises(BadLocation):
         validate_entry_path('')
     with pytest.raises(BadLocation):
         validate_entry_path(5)
+
+
+@pytest.mark.parametrize('location', ['s3://bucket/c1/config/', 'file:///srv/store/c1/config/',
+                                      'vault://vault:8200/kv/c1/secrets/admin/?tls=false'])
+def test_a_full_entry_location_ending_with_a_slash_is_a_folder(location):
+    from ansible_collections.kops.state_store.plugins.module_utils.registry import open_entry
+
+    with pytest.raises(BadLocation, match="ends with '/', which names a folder"):
+        open_entry(location)

@@ -616,3 +616,18 @@ def test_a_body_cut_off_is_one_clear_error(monkeypatch):
     finally:
         server.join(10)
         listener.close()
+
+
+def test_probes_leave_no_version_behind(moto_server, environment):
+    """The conditional-request probes write and delete objects in the cluster's folder; in a versioned bucket
+    that would leave a noncurrent version and a delete marker per probing process in every folder probed."""
+    bucket, source_bucket = new_bucket(moto_server.endpoint), new_bucket(moto_server.endpoint)
+    admin(moto_server.endpoint).put_bucket_versioning(Bucket=bucket, VersioningConfiguration={'Status': 'Enabled'})
+    store = open_store('s3://%s/state' % bucket, aws_settings(moto_server))
+    source = open_store('s3://%s/state' % source_bucket, aws_settings(moto_server))
+    source.write('c1/instancegroup/nodes', b'group')
+    store.create('c1/config', b'spec')  # probes the conditional writes
+    store.copy_from(source, 'c1/instancegroup/nodes', expect=ABSENT)  # probes the conditional copies
+    listed = admin(moto_server.endpoint).list_object_versions(Bucket=bucket)
+    keys = sorted(item['Key'] for item in listed.get('Versions', []) + listed.get('DeleteMarkers', []))
+    assert keys == ['state/c1/config', 'state/c1/instancegroup/nodes']
