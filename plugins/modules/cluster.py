@@ -19,8 +19,10 @@ description:
     C(cas), file and memfs atomically). When another writer changed the cluster in between, the module reads
     it again, applies the same request to the new content and tries again, up to 20 times with a small
     jittered backoff. On backends without compare-and-swap (Swift, OSS) a lock entry
-    C(.kops-state-store-locks/<name>) is taken with create-if-absent for the whole read-modify-write; a lock
-    past its 60 second expiry (a crashed run) is taken over; the same live lock is waited for up to 120 seconds.
+    C(.kops-state-store-locks/<name>) is taken with create-if-absent for the whole read-modify-write, renewed while
+    the work runs and confirmed before each write; a lock the store says was last written more than 60 seconds ago
+    (a crashed run) is taken over by one run only (a takeover marker created with create-if-absent); the same live
+    holder is waited for up to 120 seconds.
   - Creating a cluster writes C(config) with create-if-absent. On every written document
     C(metadata.creationTimestamp) is set when empty, C(metadata.generation) is increased when the spec changes,
     and the cluster's C(spec.configBase) is filled as kOps derives it (the store joined with the cluster name,
