@@ -11,6 +11,10 @@ class ModuleDocFragment(object):
     # Options every module and the lookup share. Modules read the environment and the kOps config
     # files of the host they run on, the lookup those of the controller. Each backend's settings
     # take their environment variables inside the backend (kOps's rules), so both read them alike.
+    # The store location, which every module and the lookup take. Modules read the environment and the kOps
+    # config files of the host they run on, the lookup those of the controller. The settings of each backend
+    # are fragments of their own below; each backend reads its environment variables itself (kOps's rules),
+    # so modules and the lookup read them alike.
     DOCUMENTATION = r'''
 options:
   state_store:
@@ -25,29 +29,15 @@ options:
       - C(memfs://NAME) stores live in memory for one module run, or for the controller process in the lookup
         (demos and tests).
     type: str
-  vault_token:
-    description:
-      - Vault token for C(vault://) locations (full entry locations such as
-        V(vault://vault.example.com:8200/kv/clusters/c1/secrets/admin)).
-      - When neither this option nor the E(VAULT_TOKEN) environment variable is set, the collection logs
-        in as kOps does, with AWS IAM at C(auth/aws/login) (a signed STS GetCallerIdentity request whose
-        C(X-Vault-AWS-IAM-Server-ID) header is the location's host name without port).
-    type: str
-  vault_aws_iam_role:
-    description:
-      - The Vault role of the AWS IAM login. When not set, Vault picks the role named like the IAM
-        principal (for example C(nodes.mycluster.example.com)), as with kOps.
-    type: str
-  vault_ca_cert:
-    description:
-      - CA bundle that signs the Vault server's certificate. Defaults to E(VAULT_CACERT), else the system CAs.
-      - C(vault://) locations use HTTPS unless they end with C(?tls=false).
-    type: path
-  vault_validate_certs:
-    description:
-      - Set to V(false) to skip the check of the Vault server's certificate (test servers only).
-      - Default V(true).
-    type: bool
+notes:
+  - Any C(http://) endpoint that carries credentials (an S3 or OSS endpoint, a C(vault://) location with
+    C(?tls=false), Swift's identity or object-store URL, a GCS emulator given a key) gives a warning in the task's
+    result, as credentials and entries travel in clear there.
+'''
+
+    # s3:// and do:// stores (AWS and S3-compatible services).
+    S3 = r'''
+options:
   access_key:
     description:
       - AWS access key id for C(s3://) stores. Defaults to E(AWS_ACCESS_KEY_ID), then E(AWS_ACCESS_KEY).
@@ -92,11 +82,13 @@ options:
       - C(do://) stores require E(S3_ENDPOINT) or this option (for example V(nyc3.digitaloceanspaces.com)).
       - S3 requests are retried with backoff on throttling, server errors and connection errors, 5 attempts in
         botocore's standard mode unless E(AWS_MAX_ATTEMPTS) or E(AWS_RETRY_MODE) say otherwise.
-      - Any C(http://) endpoint, of any backend (S3, OSS, a C(vault://) location with C(?tls=false), Swift's identity or
-        object-store URL, a GCS emulator given a key), gives a warning in the task's result, as credentials and entries
-        travel in clear there.
     type: str
     aliases: [aws_endpoint_url, s3_url]
+'''
+
+    # gs:// stores.
+    GCS = r'''
+options:
   gcp_service_account_file:
     description:
       - Service-account key file (JSON) for C(gs://) stores. Defaults to E(GCP_SERVICE_ACCOUNT_FILE).
@@ -110,6 +102,49 @@ options:
       - Service-account key (the JSON document, as a string or a dictionary) for C(gs://) stores; takes
         precedence over O(gcp_service_account_file). Defaults to E(GCP_SERVICE_ACCOUNT_CONTENTS).
     type: raw
+'''
+
+    # swift:// stores (OpenStack).
+    SWIFT = r'''
+options:
+  openstack_cloud:
+    description:
+      - Name of a cloud in C(clouds.yaml) for C(swift://) stores, as the openstack.cloud collection takes it.
+        Defaults to E(OS_CLOUD), which is used only when the E(OS_AUTH_URL) credentials below are incomplete.
+      - Without this option or O(openstack_auth), C(swift://) takes credentials in kOps's order. First the
+        environment - E(OS_AUTH_URL), E(OS_USERNAME) or E(OS_USERID), E(OS_PASSWORD), E(OS_PROJECT_ID)/E(OS_PROJECT_NAME)
+        (else E(OS_TENANT_ID)/E(OS_TENANT_NAME)), E(OS_DOMAIN_ID)/E(OS_DOMAIN_NAME) (and E(OS_USER_DOMAIN_NAME),
+        E(OS_PROJECT_DOMAIN_NAME) and their C(_ID) forms), or an application credential
+        (E(OS_APPLICATION_CREDENTIAL_ID) or C(_NAME), with E(OS_APPLICATION_CREDENTIAL_SECRET)).
+        Then the INI file named by E(OPENSTACK_CREDENTIAL_FILE), else C(~/.openstack/config), section C([Default])
+        with C(identity), C(password), C(user) or C(user_id), C(domain_name) or C(domain_id), C(tenant_name) or
+        C(tenant_id).
+      - Certificates are checked unless E(KOPS_OS_TLS_INSECURE_SKIP_VERIFY) is V(true) or V(1); E(OS_CACERT) names a CA bundle.
+      - The alias C(cloud) is deprecated and will be removed in version 1.0.0.
+    type: str
+    aliases: [cloud]
+  openstack_auth:
+    description:
+      - Keystone credentials for C(swift://) stores, as the openstack.cloud collection takes them (C(auth_url),
+        C(username), C(password), C(project_name), C(user_domain_name), C(project_domain_name), ...; or
+        C(application_credential_id) and C(application_credential_secret)). With O(openstack_cloud), overrides
+        the cloud's own.
+      - The alias C(auth) is deprecated and will be removed in version 1.0.0.
+    type: dict
+    aliases: [auth]
+  openstack_region_name:
+    description:
+      - Region of the object-store endpoint for C(swift://) stores. Defaults to E(OS_REGION_NAME) (single quotes
+        removed), then C(region) in the C([Global]) section of the credential file, as in kOps; with
+        O(openstack_cloud) or O(openstack_auth) to the cloud's region.
+      - The alias C(region_name) is deprecated and will be removed in version 1.0.0.
+    type: str
+    aliases: [region_name]
+'''
+
+    # oss:// stores (Aliyun).
+    OSS = r'''
+options:
   oss_region:
     description:
       - OSS region of C(oss://) stores, in OSS form (V(oss-cn-hangzhou)), used verbatim as by kOps to build
@@ -131,36 +166,102 @@ options:
     description:
       - Aliyun access key secret; required with the key id. Defaults to E(ALIYUN_ACCESS_KEY_SECRET).
     type: str
+'''
+
+    # vault:// locations, which hold a cluster's secret and key stores only.
+    VAULT = r'''
+options:
+  vault_token:
+    description:
+      - Vault token for C(vault://) locations (full entry locations such as
+        V(vault://vault.example.com:8200/kv/clusters/c1/secrets/admin)).
+      - When neither this option nor the E(VAULT_TOKEN) environment variable is set, the collection logs
+        in as kOps does, with AWS IAM at C(auth/aws/login) (a signed STS GetCallerIdentity request whose
+        C(X-Vault-AWS-IAM-Server-ID) header is the location's host name without port).
+    type: str
+  vault_aws_iam_role:
+    description:
+      - The Vault role of the AWS IAM login. When not set, Vault picks the role named like the IAM
+        principal (for example C(nodes.mycluster.example.com)), as with kOps.
+    type: str
+  vault_ca_cert:
+    description:
+      - CA bundle that signs the Vault server's certificate. Defaults to E(VAULT_CACERT), else the system CAs.
+      - C(vault://) locations use HTTPS unless they end with C(?tls=false).
+    type: path
+  vault_validate_certs:
+    description:
+      - Set to V(false) to skip the check of the Vault server's certificate (test servers only).
+      - Default V(true).
+    type: bool
+'''
+
+    # Where the lookup also takes the store options from, merged into the options above (the lookup lists this
+    # fragment after them): play variables and ansible.cfg, so a playbook or a project sets the store once.
+    PLUGINS = r'''
+options:
+  state_store:
+    vars:
+      - name: kops_state_store
+    ini:
+      - section: kops_state_store
+        key: state_store
+  access_key:
+    vars:
+      - name: kops_state_store_access_key
+  secret_key:
+    vars:
+      - name: kops_state_store_secret_key
+  session_token:
+    vars:
+      - name: kops_state_store_session_token
+  profile:
+    vars:
+      - name: kops_state_store_profile
+    ini:
+      - section: kops_state_store
+        key: profile
+  region:
+    vars:
+      - name: kops_state_store_region
+    ini:
+      - section: kops_state_store
+        key: region
+  endpoint_url:
+    vars:
+      - name: kops_state_store_endpoint_url
+    ini:
+      - section: kops_state_store
+        key: endpoint_url
+  gcp_service_account_file:
+    vars:
+      - name: kops_state_store_gcp_service_account_file
   openstack_cloud:
-    description:
-      - Name of a cloud in C(clouds.yaml) for C(swift://) stores, as the openstack.cloud collection takes it.
-        Defaults to E(OS_CLOUD), which is used only when the E(OS_AUTH_URL) credentials below are incomplete.
-      - Without this option or O(openstack_auth), C(swift://) takes credentials in kOps's order. First the
-        environment - E(OS_AUTH_URL), E(OS_USERNAME) or E(OS_USERID), E(OS_PASSWORD), E(OS_PROJECT_ID)/E(OS_PROJECT_NAME)
-        (else E(OS_TENANT_ID)/E(OS_TENANT_NAME)), E(OS_DOMAIN_ID)/E(OS_DOMAIN_NAME) (and E(OS_USER_DOMAIN_NAME),
-        E(OS_PROJECT_DOMAIN_NAME) and their C(_ID) forms), or an application credential
-        (E(OS_APPLICATION_CREDENTIAL_ID) or C(_NAME), with E(OS_APPLICATION_CREDENTIAL_SECRET)).
-        Then the INI file named by E(OPENSTACK_CREDENTIAL_FILE), else C(~/.openstack/config), section C([Default])
-        with C(identity), C(password), C(user) or C(user_id), C(domain_name) or C(domain_id), C(tenant_name) or
-        C(tenant_id).
-      - Certificates are checked unless E(KOPS_OS_TLS_INSECURE_SKIP_VERIFY) is V(true) or V(1); E(OS_CACERT) names a CA bundle.
-    type: str
-    aliases: [cloud]
-  openstack_auth:
-    description:
-      - Keystone credentials for C(swift://) stores, as the openstack.cloud collection takes them (C(auth_url),
-        C(username), C(password), C(project_name), C(user_domain_name), C(project_domain_name), ...; or
-        C(application_credential_id) and C(application_credential_secret)). With O(openstack_cloud), overrides
-        the cloud's own.
-    type: dict
-    aliases: [auth]
-  openstack_region_name:
-    description:
-      - Region of the object-store endpoint for C(swift://) stores. Defaults to E(OS_REGION_NAME) (single quotes
-        removed), then C(region) in the C([Global]) section of the credential file, as in kOps; with
-        O(openstack_cloud) or O(openstack_auth) to the cloud's region.
-    type: str
-    aliases: [region_name]
+    vars:
+      - name: kops_state_store_openstack_cloud
+    ini:
+      - section: kops_state_store
+        key: openstack_cloud
+  oss_region:
+    vars:
+      - name: kops_state_store_oss_region
+  oss_endpoint:
+    vars:
+      - name: kops_state_store_oss_endpoint
+  vault_token:
+    vars:
+      - name: kops_state_store_vault_token
+  vault_ca_cert:
+    vars:
+      - name: kops_state_store_vault_ca_cert
+    ini:
+      - section: kops_state_store
+        key: vault_ca_cert
+notes:
+  - The lookup also takes the store options from play variables (V(kops_state_store) for the location,
+    C(kops_state_store_<option>) for a setting, for example V(kops_state_store_endpoint_url)) and some from the
+    C([kops_state_store]) section of C(ansible.cfg); an argument of the lookup call wins over a variable, a variable
+    over C(ansible.cfg). Without any of them the location comes from E(KOPS_STATE_STORE) and kOps's config files.
 '''
 
     SECRETS = r'''

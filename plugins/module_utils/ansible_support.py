@@ -15,25 +15,31 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import Mis
 from ansible_collections.kops.state_store.plugins.module_utils.resolve import resolve_state_store
 from ansible_collections.kops.state_store.plugins.module_utils.transport import take_warnings
 from ansible_collections.kops.state_store.plugins.module_utils.registry import (
+    ENTRY_BACKENDS,
     backend_options,
     open_entry,
     open_store,
 )
 
-# Options every module and the lookup accept (documented in the kops.state_store.store doc fragment):
-# the store location and the settings of every backend.
-STORE_ARGUMENT_SPEC = dict(state_store=dict(type='str'), **backend_options())
+
+def store_argument_spec(backend_modules=ENTRY_BACKENDS):
+    """The store location and the settings of the backends a module or the lookup can use (documented in the
+    kops.state_store.store doc fragment and its per-backend parts: S3, GCS, SWIFT, OSS, VAULT)."""
+    return dict(state_store=dict(type='str'), **backend_options(backend_modules))
+
+
 # Options of the modules that show or select entries (kops.state_store.store.SECRET_PATTERNS and .SECRETS).
 SECRET_PATTERNS_ARGUMENT_SPEC = dict(secret_patterns=dict(type='list', elements='str', default=[], no_log=False))
 SECRETS_ARGUMENT_SPEC = dict(reveal_secrets=dict(type='bool', default=False), **SECRET_PATTERNS_ARGUMENT_SPEC)
-# The settings of one side of a copy (sync's src_options and dest_options): every backend setting, validated
-# (unknown keys refused, credentials no_log) as the top-level options are.
-SIDE_SETTINGS_SPEC = dict(type='dict', options=backend_options())
+# The settings of one side of a copy (sync's source_options and destination_options): every backend setting,
+# validated (unknown keys refused, credentials no_log) as the top-level options are.
+SIDE_SETTINGS_SPEC = dict(type='dict', options=backend_options(ENTRY_BACKENDS))
 
 
-def store_settings(get_option):
-    """Settings dict for the backends from an option getter (module.params.get or plugin.get_option)."""
-    return dict((name, get_option(name)) for name in STORE_ARGUMENT_SPEC)
+def store_settings(get_option, spec):
+    """Settings dict for the backends from an option getter (module.params.get or plugin.get_option) and the
+    store options of ``spec``."""
+    return dict((name, get_option(name)) for name in spec)
 
 
 def side_settings(settings, side_options):
@@ -88,14 +94,16 @@ class TransportWarningsModule(AnsibleModule):
 
 
 class StateStoreModule(TransportWarningsModule):
-    """AnsibleModule with the store options added and store errors turned into fail_json."""
+    """AnsibleModule with the options of the store location and of ``backend_modules`` (the backends the module
+    can use) added, and store errors turned into fail_json."""
 
-    def __init__(self, argument_spec, **kwargs):
-        spec = dict(STORE_ARGUMENT_SPEC)
+    def __init__(self, argument_spec, backend_modules=ENTRY_BACKENDS, **kwargs):
+        store_spec = store_argument_spec(backend_modules)
+        spec = dict(store_spec)
         spec.update(argument_spec)
         kwargs.setdefault('supports_check_mode', True)
         super(StateStoreModule, self).__init__(argument_spec=spec, **kwargs)
-        self.settings = store_settings(self.params.get)
+        self.settings = store_settings(self.params.get, store_spec)
 
     @contextmanager
     def store_errors(self):

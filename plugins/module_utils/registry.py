@@ -18,12 +18,16 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import Bad
 from ansible_collections.kops.state_store.plugins.module_utils.locations import parse_location
 
 BACKEND_MODULES = (local, memfs, vault, gcs, s3, oss, swift)
+# The backends a state store can be on (with settings of their own): Vault holds only a cluster's secrets and keys.
+STATE_STORE_BACKENDS = (s3, gcs, swift, oss)
+# The backends an entry can be on: every one with settings of its own.
+ENTRY_BACKENDS = STATE_STORE_BACKENDS + (vault,)
 
 
-def backend_options():
-    """Argument spec of every backend's settings."""
+def backend_options(backend_modules=BACKEND_MODULES):
+    """Argument spec of the settings of ``backend_modules``."""
     options = {}
-    for backend_module in BACKEND_MODULES:
+    for backend_module in backend_modules:
         options.update(backend_module.OPTIONS)
     return options
 

@@ -26,7 +26,20 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
 from ansible_collections.kops.state_store.plugins.module_utils.backends import vault
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
 
-ADMIN_ARGUMENT_SPEC = dict(url=dict(type='str', required=True, fallback=(env_fallback, ['VAULT_ADDR'])), **vault.OPTIONS)
+# community.hashi_vault's names for the connection. The vault:// store option each one fills (the name it had
+# here in 0.1.0, kept as a deprecated alias), for the backend's connection code.
+STORE_OPTION_OF = dict(token='vault_token', role_id='vault_aws_iam_role', ca_cert='vault_ca_cert',
+                       validate_certs='vault_validate_certs')
+
+
+def _with_deprecated_alias(spec, alias):
+    return dict(spec, aliases=[alias], deprecated_aliases=[
+        dict(name=alias, version='1.0.0', collection_name='kops.state_store')])
+
+
+ADMIN_ARGUMENT_SPEC = dict(
+    url=dict(type='str', required=True, fallback=(env_fallback, ['VAULT_ADDR'])),
+    **dict((name, _with_deprecated_alias(vault.OPTIONS[option], option)) for name, option in STORE_OPTION_OF.items()))
 
 _DURATION_UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
 
@@ -58,7 +71,8 @@ class VaultAdminModule(TransportWarningsModule):
         if self._client is None:
             # The IAM login header is the host name without port, as for vault:// stores.
             with self.errors('log in'):
-                self._client = vault.vault_client(self.address, urlsplit(self.address).hostname, self.params)
+                settings = dict((option, self.params[name]) for name, option in STORE_OPTION_OF.items())
+                self._client = vault.vault_client(self.address, urlsplit(self.address).hostname, settings)
         return self._client
 
     @contextmanager

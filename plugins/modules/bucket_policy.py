@@ -31,6 +31,7 @@ author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
+  - kops.state_store.store.S3
 options:
   bucket:
     description:
@@ -171,6 +172,7 @@ object_ownership:
 '''
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import StateStoreModule
+from ansible_collections.kops.state_store.plugins.module_utils.backends import s3
 from ansible_collections.kops.state_store.plugins.module_utils.backends.s3 import BucketSettings
 from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation
 from ansible_collections.kops.state_store.plugins.module_utils.locations import parse_location
@@ -199,6 +201,7 @@ def main():
             purge=dict(type='bool', default=False),
             object_ownership=dict(type='str', choices=['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter']),
         ),
+        backend_modules=(s3,),
     )
     params = module.params
     wanted_ownership = params['object_ownership']

@@ -36,6 +36,10 @@ author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
+  - kops.state_store.store.S3
+  - kops.state_store.store.GCS
+  - kops.state_store.store.SWIFT
+  - kops.state_store.store.OSS
 options:
   name:
     description:
@@ -291,6 +295,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.cluster import (
     load_documents,
     update_cluster,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.registry import STATE_STORE_BACKENDS
 
 
 def definition_documents(definition):
@@ -334,6 +339,7 @@ def main():
             purge_versions=dict(type='bool', default=True),
         ),
         required_if=[('replace', True, ('definition',))],
+        backend_modules=STATE_STORE_BACKENDS,
     )
     params = module.params
     if params['definition'] is not None and not params['replace']:

@@ -21,6 +21,10 @@ author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
+  - kops.state_store.store.S3
+  - kops.state_store.store.GCS
+  - kops.state_store.store.SWIFT
+  - kops.state_store.store.OSS
 options:
   name:
     description:
@@ -97,10 +101,11 @@ from ansible_collections.kops.state_store.plugins.module_utils.cluster import (
     list_clusters,
     read_cluster,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.registry import STATE_STORE_BACKENDS
 
 
 def main():
-    module = StateStoreModule(argument_spec=dict(name=dict(type='str')))
+    module = StateStoreModule(argument_spec=dict(name=dict(type='str')), backend_modules=STATE_STORE_BACKENDS)
     name = module.params['name']
     with module.store_errors():
         backend = open_configured_store(module.settings)

@@ -24,6 +24,11 @@ author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
+  - kops.state_store.store.S3
+  - kops.state_store.store.GCS
+  - kops.state_store.store.SWIFT
+  - kops.state_store.store.OSS
+  - kops.state_store.store.VAULT
   - kops.state_store.store.SECRETS
   - kops.state_store.store.SECRET_PATTERNS
 options:

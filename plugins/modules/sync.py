@@ -12,7 +12,7 @@ module: sync
 short_description: Make one state store folder a copy of another, across any two backends
 version_added: 0.1.0
 description:
-  - Copies every entry of O(src) that is missing or different at O(dest) (S3 to S3, S3 to a local folder,
+  - Copies every entry of O(source) that is missing or different at O(destination) (S3 to S3, S3 to a local folder,
     a local folder to S3, and so on) and, with O(delete=true), removes destination entries the source does
     not have. The source is only read, never modified.
   - Each side is listed once. An entry is skipped when both listings carry content hashes of the same
@@ -27,27 +27,37 @@ description:
   - A run that was interrupted can simply be run again; only what is still missing or different is copied.
   - Entry paths (never contents) are listed in the result, so secrets are not revealed. With
     O(skip_secrets=true), secret entries are not even copied.
-  - Each side can have its own backend settings (O(src_options), O(dest_options)), for a copy between two
+  - Each side can have its own backend settings (O(source_options), O(destination_options)), for a copy between two
     accounts, two projects or two services (AWS S3 and DigitalOcean Spaces or MinIO).
   - With O(compare_only=true) nothing is written and RV(differences) lists what differs.
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
+  - kops.state_store.store.S3
+  - kops.state_store.store.GCS
+  - kops.state_store.store.SWIFT
+  - kops.state_store.store.OSS
+  - kops.state_store.store.VAULT
   - kops.state_store.store.SECRET_PATTERNS
 options:
-  src:
+  source:
     description:
       - The folder to copy from, as a full location (V(s3://old-bucket/demo.k8s.local),
         V(file:///srv/review/state)) or a local path.
       - When not set, the configured state store is used (O(state_store), E(KOPS_STATE_STORE), kOps's config files).
+      - The alias C(src) is deprecated and will be removed in version 1.0.0 (in the other modules C(src) is a local
+        file).
     type: str
-  dest:
+    aliases: [src]
+  destination:
     description:
-      - The folder to copy to, as a full location or a local path. It must not overlap O(src).
+      - The folder to copy to, as a full location or a local path. It must not overlap O(source).
+      - The alias C(dest) is deprecated and will be removed in version 1.0.0.
     type: str
     required: true
-  src_options:
+    aliases: [dest]
+  source_options:
     description:
       - Backend settings of the source only, with the same keys as the store options of this module
         (O(access_key), O(secret_key), O(profile), O(endpoint_url), O(gcp_service_account_file), ...).
@@ -124,9 +134,9 @@ options:
       vault_validate_certs:
         description: As O(vault_validate_certs).
         type: bool
-  dest_options:
+  destination_options:
     description:
-      - Backend settings of the destination only, as O(src_options) for the source.
+      - Backend settings of the destination only, as O(source_options) for the source.
       - An S3 to S3 entry is copied inside the server (C(CopyObject)) only when both sides reach the same
         service with the same identity; otherwise it is read with the source's settings and written with the
         destination's.
@@ -136,12 +146,12 @@ options:
     description:
       - Remove destination entries that the source does not have (only among entries selected by
         O(include) and O(exclude)).
-      - A source without any (selected) entry is refused instead, so a mistyped O(src) never empties O(dest).
+      - A source without any (selected) entry is refused instead, so a mistyped O(source) never empties O(destination).
     type: bool
     default: false
   include:
     description:
-      - Glob patterns (C(fnmatch), case-sensitive) on entry paths relative to O(src); when given, only matching
+      - Glob patterns (C(fnmatch), case-sensitive) on entry paths relative to O(source); when given, only matching
         entries are synced. C(*) also matches C(/), so V(*/config) selects every C(config) at any depth.
     type: list
     elements: str
@@ -217,7 +227,7 @@ attributes:
     support: none
     details: The result lists the paths that change; contents are not shown.
 notes:
-  - Both sides use the module's store options unless O(src_options) or O(dest_options) give their own.
+  - Both sides use the module's store options unless O(source_options) or O(destination_options) give their own.
   - The C(kops.state_store.migrate_state_store) role moves whole clusters between stores with this module.
   - The module runs on the target host and uses that host's environment and credentials.
 seealso:
@@ -227,30 +237,30 @@ seealso:
 EXAMPLES = r'''
 - name: Copy one cluster to a new bucket, verified
   kops.state_store.sync:
-    src: s3://old-kops-state/demo.k8s.local
-    dest: s3://new-kops-state/demo.k8s.local
+    source: s3://old-kops-state/demo.k8s.local
+    destination: s3://new-kops-state/demo.k8s.local
     verify: true
 
 - name: Download the whole configured store for a review (KOPS_STATE_STORE is the source)
   kops.state_store.sync:
-    dest: file:///srv/review/state
+    destination: file:///srv/review/state
     delete: true
 
 - name: Copy a cluster from one AWS account to another (a profile for each)
   kops.state_store.sync:
-    src: s3://old-kops-state/demo.k8s.local
-    dest: s3://new-kops-state/demo.k8s.local
-    src_options:
+    source: s3://old-kops-state/demo.k8s.local
+    destination: s3://new-kops-state/demo.k8s.local
+    source_options:
       profile: old-account
-    dest_options:
+    destination_options:
       profile: new-account
     verify: true
 
 - name: Copy a cluster from DigitalOcean Spaces to AWS S3 (the destination's identity from the environment)
   kops.state_store.sync:
-    src: do://old-space/demo.k8s.local
-    dest: s3://new-kops-state/demo.k8s.local
-    src_options:
+    source: do://old-space/demo.k8s.local
+    destination: s3://new-kops-state/demo.k8s.local
+    source_options:
       endpoint_url: nyc3.digitaloceanspaces.com
       region: nyc3
       access_key: "{{ spaces_key }}"
@@ -259,8 +269,8 @@ EXAMPLES = r'''
 
 - name: Before removing the old copy, prove the new one holds everything (kops update rewrites some entries)
   kops.state_store.sync:
-    src: s3://old-kops-state/demo.k8s.local
-    dest: s3://new-kops-state/demo.k8s.local
+    source: s3://old-kops-state/demo.k8s.local
+    destination: s3://new-kops-state/demo.k8s.local
     exclude: [config, cluster-completed.spec, kops-version.txt, 'igconfig/*', 'addons/*', 'manifests/*']
     compare_only: true
   register: compared
@@ -268,21 +278,31 @@ EXAMPLES = r'''
 
 - name: What would be pushed back, leaving etcd backups alone
   kops.state_store.sync:
-    src: /srv/review/state/demo.k8s.local
-    dest: s3://my-kops-state/demo.k8s.local
+    source: /srv/review/state/demo.k8s.local
+    destination: s3://my-kops-state/demo.k8s.local
     exclude: ['backups/*']
   check_mode: true
   register: plan
 '''
 
 RETURN = r'''
-src:
+source:
   description: The source folder's location.
   returned: always
   type: str
   sample: s3://old-kops-state/demo.k8s.local
-dest:
+destination:
   description: The destination folder's location, as kOps renders it (usable as C(spec.configBase)).
+  returned: always
+  type: str
+  sample: s3://new-kops-state/demo.k8s.local
+src:
+  description: The same as RV(source), under its name of version 0.1.0; deprecated, removed in version 1.0.0.
+  returned: always
+  type: str
+  sample: s3://old-kops-state/demo.k8s.local
+dest:
+  description: The same as RV(destination), under its name of version 0.1.0; deprecated, removed in version 1.0.0.
   returned: always
   type: str
   sample: s3://new-kops-state/demo.k8s.local
@@ -307,13 +327,13 @@ bytes:
   type: int
   sample: 40960
 copied_paths:
-  description: Paths (relative to O(src)) copied, sorted; at most O(max_listed).
+  description: Paths (relative to O(source)) copied, sorted; at most O(max_listed).
   returned: always
   type: list
   elements: str
   sample: [config, instancegroup/nodes]
 deleted_paths:
-  description: Paths (relative to O(dest)) deleted, sorted; at most O(max_listed).
+  description: Paths (relative to O(destination)) deleted, sorted; at most O(max_listed).
   returned: always
   type: list
   elements: str
@@ -361,8 +381,10 @@ from ansible_collections.kops.state_store.plugins.module_utils.sync import Sync
 def main():
     module = StateStoreModule(
         argument_spec=dict(
-            src=dict(type='str'),
-            dest=dict(type='str', required=True),
+            source=dict(type='str', aliases=['src'], deprecated_aliases=[
+                dict(name='src', version='1.0.0', collection_name='kops.state_store')]),
+            destination=dict(type='str', required=True, aliases=['dest'], deprecated_aliases=[
+                dict(name='dest', version='1.0.0', collection_name='kops.state_store')]),
             delete=dict(type='bool', default=False),
             include=dict(type='list', elements='str', default=[]),
             exclude=dict(type='list', elements='str', default=[]),
@@ -373,8 +395,8 @@ def main():
             skip_secrets=dict(type='bool', default=False),
             compare_only=dict(type='bool', default=False),
             ignore_existing=dict(type='bool', default=False),
-            src_options=SIDE_SETTINGS_SPEC,
-            dest_options=SIDE_SETTINGS_SPEC,
+            source_options=SIDE_SETTINGS_SPEC,
+            destination_options=SIDE_SETTINGS_SPEC,
             **SECRET_PATTERNS_ARGUMENT_SPEC
         ),
         mutually_exclusive=[('compare_only', 'verify')],
@@ -383,14 +405,16 @@ def main():
     # a comparison is a check-mode run: the same listings and decisions, nothing written
     writes = not (module.check_mode or params['compare_only'])
     with module.store_errors():
-        source_settings = side_settings(module.settings, params['src_options'])
-        source = open_store(params['src'], source_settings) if params['src'] else open_configured_store(source_settings)
-        destination = open_store(params['dest'], side_settings(module.settings, params['dest_options']))
+        source_settings = side_settings(module.settings, params['source_options'])
+        source = (open_store(params['source'], source_settings) if params['source']
+                  else open_configured_store(source_settings))
+        destination = open_store(params['destination'], side_settings(module.settings, params['destination_options']))
         sync = Sync(source, destination, params['include'], params['exclude'], params['delete'], params['parallel'],
                     params['acl'], not writes, params['max_listed'], params['skip_secrets'],
                     params['secret_patterns'], params['ignore_existing'])
 
-    result = dict(src=source.render(), dest=destination.render(), verified=None)
+    result = dict(source=source.render(), destination=destination.render(), verified=None)
+    result.update(src=result['source'], dest=result['destination'])  # the names of 0.1.0, until 1.0.0
     try:
         sync.run()
         if params['verify'] and writes:

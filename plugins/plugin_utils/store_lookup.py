@@ -13,7 +13,11 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import error_message, store_settings
+from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
+    error_message,
+    store_argument_spec,
+    store_settings,
+)
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
 from ansible_collections.kops.state_store.plugins.module_utils.transport import take_warnings
 
@@ -22,8 +26,12 @@ display = Display()
 
 class StoreLookupBase(LookupBase):
     def store_settings(self, variables, **kwargs):
+        """The store options: the lookup's arguments, else play variables (templated here: Ansible hands a lookup
+        its variables as written), else ansible.cfg."""
         self.set_options(var_options=variables, direct=kwargs)
-        return store_settings(self.get_option)
+        settings = store_settings(self.get_option, store_argument_spec())
+        return dict((name, value if name in kwargs else self._templar.template(value))
+                    for name, value in settings.items())
 
     @contextmanager
     def store_errors(self):

@@ -461,8 +461,12 @@ def _expect_status(response, accepted, action, path):
 SCHEMES = ('swift',)
 BACKEND = SwiftBackend
 # Named as the openstack.cloud collection names them (aliases), prefixed here to stay apart from other backends.
+# The short aliases were easy to mistake for another backend's settings beside them; they still work, with a warning.
 OPTIONS = dict(
-    openstack_cloud=dict(type='str', aliases=['cloud']),
-    openstack_auth=dict(type='dict', no_log=True, aliases=['auth']),
-    openstack_region_name=dict(type='str', aliases=['region_name']),
+    openstack_cloud=dict(type='str', aliases=['cloud'], deprecated_aliases=[
+        dict(name='cloud', version='1.0.0', collection_name='kops.state_store')]),
+    openstack_auth=dict(type='dict', no_log=True, aliases=['auth'], deprecated_aliases=[
+        dict(name='auth', version='1.0.0', collection_name='kops.state_store')]),
+    openstack_region_name=dict(type='str', aliases=['region_name'], deprecated_aliases=[
+        dict(name='region_name', version='1.0.0', collection_name='kops.state_store')]),
 )

@@ -1,12 +1,12 @@
-"""The settings of one side of a copy (sync's src_options and dest_options) over the task's shared ones."""
+"""The settings of one side of a copy (sync's source_options and destination_options) over the task's shared ones."""
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
     SIDE_SETTINGS_SPEC,
-    STORE_ARGUMENT_SPEC,
+    store_argument_spec,
     side_settings,
 )
 
-SHARED = dict((name, None) for name in STORE_ARGUMENT_SPEC)
+SHARED = dict((name, None) for name in store_argument_spec())
 SHARED.update(state_store='s3://shared', access_key='AKIASHARED', secret_key='shared-secret', region='eu-west-1')
 
 
@@ -30,7 +30,7 @@ def test_alias_keys_ansible_keeps_beside_the_names_are_left_out():
 
 def test_the_side_spec_has_every_store_setting_with_credentials_no_log():
     options = SIDE_SETTINGS_SPEC['options']
-    assert sorted(options) == sorted(name for name in STORE_ARGUMENT_SPEC if name != 'state_store')
+    assert sorted(options) == sorted(name for name in store_argument_spec() if name != "state_store")
     credentials = ('access_key', 'secret_key', 'session_token', 'vault_token', 'oss_access_key_secret',
                    'openstack_auth', 'gcp_service_account_contents')
     assert all(options[name].get('no_log') for name in credentials)
