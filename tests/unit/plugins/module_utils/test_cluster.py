@@ -17,6 +17,8 @@ from ansible_collections.kops.state_store.plugins.module_utils.backends.local im
 from ansible_collections.kops.state_store.plugins.module_utils.errors import PreconditionFailed
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
+from cluster_races import hammer
+
 FIXTURE_DIR = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures', 'kops-clusters')
 FIXTURES = sorted(glob.glob(os.path.join(FIXTURE_DIR, '*.yaml')))
 _names = itertools.count()
@@ -381,32 +383,6 @@ def test_delete_refuses_unknown_entries(file_store):
 
 # -- no lost updates ------------------------------------------------------------------------------
 
-def hammer(open_backend, workers=8, rounds=5):
-    """Workers each merge their own keys into one cluster at once; returns the stored labels."""
-    cl.update_cluster(open_backend(), cl.ClusterRequest('c1', spec={'cloudLabels': {}}))
-    errors = []
-
-    def work(worker):
-        try:
-            backend = open_backend()  # one client per worker, as one process would have
-            for round_ in range(rounds):
-                spec = {'cloudLabels': {'w%d-%d' % (worker, round_): 'v'}}
-                cl.update_cluster(backend, cl.ClusterRequest('c1', spec=spec))
-        except Exception as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    stored = cl.read_cluster(open_backend(), 'c1').cluster
-    labels = stored['spec']['cloudLabels']
-    assert (len(labels), stored['metadata']['generation']) == (workers * rounds, workers * rounds)
-    return labels
-
-
 def test_concurrent_merges_lose_nothing_on_memfs():
     location = 'memfs://race-%d' % next(_names)
     assert len(hammer(lambda: open_store(location))) == 40
@@ -568,34 +544,3 @@ def test_a_lost_lock_stops_the_writes(tmp_path, change, reason):
         assert json.loads(backend.read(LOCK)[0])['owner'] == 'f' * 32
 
 
-def _s3_store(request, monkeypatch):
-    import boto3
-
-    moto = request.getfixturevalue("moto_server")  # atomic If-Match (see tests/servers/_moto_front.py)
-    for name in list(os.environ):
-        if name.startswith(('AWS_', 'S3_', 'KOPS_')):
-            monkeypatch.delenv(name)
-    bucket = 'cluster-race-%d' % next(_names)
-    boto3.client('s3', endpoint_url=moto.endpoint, region_name='us-east-1', aws_access_key_id='testing',
-                 aws_secret_access_key='testing').create_bucket(Bucket=bucket)
-    settings = dict(endpoint_url=moto.endpoint, access_key='testing', secret_key='testing', region='us-east-1')
-    return lambda: open_store('s3://%s/state' % bucket, settings)
-
-
-def _gcs_store(request, monkeypatch):
-    request.getfixturevalue('gcs_environment')
-    bucket = request.getfixturevalue('gcs_server').create_bucket()
-    return lambda: open_store('gs://%s/state' % bucket)
-
-
-def _oss_store(request, monkeypatch):
-    request.getfixturevalue('oss_environment')
-    bucket = request.getfixturevalue('oss_server').create_bucket()
-    return lambda: open_store('oss://%s/state' % bucket)  # no compare-and-swap: the lock entry guards
-
-
-@pytest.mark.parametrize('make_store', [_s3_store, _gcs_store, _oss_store], ids=['s3', 'gcs', 'oss'])
-def test_concurrent_merges_lose_nothing_on_servers(request, monkeypatch, make_store):
-    open_backend = make_store(request, monkeypatch)
-    assert len(hammer(open_backend, workers=8, rounds=3)) == 24
-    assert open_backend().list(cl.LOCK_FOLDER, recursive=True) == []

@@ -10,7 +10,7 @@ from child_process import run_in_child
 from ansible_collections.kops.state_store.plugins.module_utils.errors import AccessDenied, AlreadyExists, BadLocation
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
-from .backend_contract import BackendContract
+from backend_contract import BackendContract
 
 
 class TestLocalBackend(BackendContract):

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
-from .backend_contract import BackendContract
+from backend_contract import BackendContract
 
 _names = itertools.count()
 

@@ -24,7 +24,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.store import ABSE
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 from servers.moto import free_port
 
-from .backend_contract import BackendContract
+from backend_contract import BackendContract
 
 KEYS = dict(aws_access_key_id='testing', aws_secret_access_key='testing')
 
