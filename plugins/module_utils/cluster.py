@@ -2,8 +2,9 @@
 # Copyright: kops.state_store contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """kOps cluster documents in a state store: parse and validate them, merge changes into them the
-way ``kops edit cluster`` would leave them, and write them back without ever losing a concurrent
-update (compare-and-swap with retries, or a lock entry on backends without compare-and-swap)."""
+way ``kops edit cluster`` would leave them, check the result against kOps's schema and rules, and write
+them back without ever losing a concurrent update (compare-and-swap with retries, or a lock entry on
+backends without compare-and-swap)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -31,6 +32,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     parse_error_message,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
+from ansible_collections.kops.state_store.plugins.module_utils.validation import KOPS_VERSION, cluster_findings, summary
 
 API_VERSION = 'kops.k8s.io/v1alpha2'
 CLUSTER_LABEL = 'kops.k8s.io/cluster'
@@ -53,6 +55,7 @@ LOCK_RENEWALS = 6  # times per ttl the holder rewrites its lock entry while its 
 LOCK_CLOCK_SLACK = 1  # seconds: HTTP dates count whole seconds, so an age read from them can be one second off
 _LOCK_OWNER_ID = re.compile('^[0-9a-f]{32}$')
 ATTEMPTS = 20  # read-modify-write rounds before giving up on a busy cluster
+VALIDATE_MODES = ('strict', 'warn', 'none')
 
 
 class ClusterError(StateStoreError):
@@ -385,11 +388,12 @@ class Write(object):
 
 
 class Plan(object):
-    def __init__(self, cluster, groups, writes, warnings):
+    def __init__(self, cluster, groups, writes, warnings, findings=()):
         self.cluster = cluster
         self.groups = groups
         self.writes = writes
         self.warnings = warnings
+        self.findings = list(findings)  # validation.Finding of the documents as they are after the plan
 
     @property
     def changed(self):
@@ -412,8 +416,9 @@ def _stamp(document, stored):
         metadata['generation'] = stored['metadata']['generation']
 
 
-def plan_update(backend, request, stored, environ=None):
-    """The writes that turn ``stored`` into what ``request`` asks for (config first)."""
+def plan_update(backend, request, stored, environ=None, validate='strict'):
+    """The writes that turn ``stored`` into what ``request`` asks for (config first), with the findings of
+    the result (see check_findings)."""
     cluster, groups = wanted_documents(request, stored)
     name = request.name
     writes = []
@@ -432,7 +437,37 @@ def plan_update(backend, request, stored, environ=None):
             _stamp(document, before)
         writes.append(Write(group_path(name, group), version, before, document))
     result_groups = dict((group, document) for group, document in groups.items() if document is not None)
-    return Plan(cluster, result_groups, writes, warnings)
+    findings = check_findings(name, stored, cluster, result_groups, validate)
+    return Plan(cluster, result_groups, writes, warnings, findings)
+
+
+def documents_findings(name, cluster, groups):
+    """validation.Finding of a cluster's documents ({ig name: document} for the groups), by entry path."""
+    return cluster_findings(config_path(name), cluster,
+                            dict((group_path(name, group), document) for group, document in groups.items()))
+
+
+def check_findings(name, stored, cluster, groups, validate):
+    """The findings of the cluster as a plan leaves it, each marked introduced unless the stored documents
+    already had it (same entry, field and message). ``validate``: 'strict' raises ClusterError when there is
+    an introduced finding, 'warn' only returns them, 'none' skips validation and returns []."""
+    if validate not in VALIDATE_MODES:
+        raise ClusterError('validate must be one of %s, not %r' % (', '.join(VALIDATE_MODES), validate))
+    if validate == 'none':
+        return []
+    findings = documents_findings(name, cluster, groups)
+    if findings and (stored.cluster is not None or stored.groups):
+        before = dict((group, document) for group, (document, _version) in stored.groups.items())
+        existing = set(finding.key for finding in documents_findings(name, stored.cluster, before))
+        for finding in findings:
+            finding.introduced = finding.key not in existing
+    introduced = [finding for finding in findings if finding.introduced]
+    if validate == 'strict' and introduced:
+        raise ClusterError('refusing to write cluster %s: %d finding%s against kOps %s\'s %s schema and rules: %s. '
+                           'Nothing was written (validate=warn writes anyway)'
+                           % (name, len(introduced), '' if len(introduced) == 1 else 's', KOPS_VERSION, API_VERSION,
+                              summary(introduced)))
+    return findings
 
 
 # -- writing without lost updates -------------------------------------------------------------
@@ -456,13 +491,14 @@ def backoff(attempt):
     return min(1.0, 0.02 * 2 ** attempt) * random.uniform(0.5, 1.5)
 
 
-def update_cluster(backend, request, check_mode=False, environ=None, attempts=ATTEMPTS):
-    """Read, merge and write a cluster; on a conflicting concurrent write, read again and
-    re-apply the request, up to ``attempts`` times. Returns the Plan that was applied."""
+def update_cluster(backend, request, check_mode=False, environ=None, attempts=ATTEMPTS, validate='strict'):
+    """Read, merge, validate (``validate``: see check_findings) and write a cluster; on a conflicting
+    concurrent write, read again and re-apply the request, up to ``attempts`` times. Returns the Plan
+    that was applied."""
     guard = cluster_lock(backend, request.name) if not (check_mode or backend.supports_compare_and_swap) else _no_lock()
     with guard as lock:
         for attempt in range(attempts):
-            plan = plan_update(backend, request, read_cluster(backend, request.name), environ)
+            plan = plan_update(backend, request, read_cluster(backend, request.name), environ, validate)
             if check_mode or not plan.changed:
                 return plan
             try:

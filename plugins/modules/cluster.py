@@ -32,6 +32,13 @@ description:
     in (O(node_size), O(control_plane_size), O(node_count), O(zones), O(kubernetes_version), O(network_cidr)).
   - Nothing is written when the request, the result or a stored document is invalid (YAML, C(apiVersion),
     C(kind), C(metadata.name)).
+  - B(Validation against kOps.) Before anything is written, and in check mode, the config and instance groups as
+    the task leaves them are checked against kOps's own C(v1alpha2) schema (the kOps version is in
+    RV(kops_schema_version)) - unknown fields (with the closest known name), types, integers or strings, quantities,
+    allowed values, required fields - and against kOps's common rules - instance group C(role) and
+    C(minSize) <= C(maxSize), instance group C(subnets) among the cluster's C(spec.subnets), C(kubernetesVersion) a
+    semantic version, CIDRs that parse, subnet CIDRs inside C(networkCIDR) (or C(additionalNetworkCIDRs)). See
+    O(validate).
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -167,6 +174,19 @@ options:
   network_cidr:
     description: Sets C(spec.networkCIDR), the cluster's network CIDR, like C(--network-cidr).
     type: str
+  validate:
+    description:
+      - What to do with findings of the validation against kOps's schema and rules (see the description).
+      - V(strict) fails, writing nothing, when the task would introduce a finding - one the stored documents do not
+        already have (same entry, field and message). Findings already in the store are kept and given as a warning,
+        so a cluster stored with an old or unknown field can still be changed, and moved.
+      - V(warn) writes anyway and gives every finding as a warning.
+      - V(none) skips the validation (RV(findings) is then empty).
+      - Every finding is in RV(findings) whatever the mode; a failure message lists up to 20.
+      - Not used with O(state=absent).
+    type: str
+    choices: [strict, warn, none]
+    default: strict
 attributes:
   check_mode:
     description: Can run in check mode and report what would change without changing it.
@@ -178,8 +198,8 @@ attributes:
     details: One YAML before/after pair per changed entry, keys in document order.
 notes:
   - The module runs on the target host and uses that host's environment, C(~/.kops.yaml) and credentials.
-  - Vault rules of kOps 1.19 to 1.25 are checked - a V(vault://) C(spec.configBase) is refused, C(spec.secretStore)
-    and C(spec.keyStore) must differ, and a V(vault://) secret or key store gives a warning unless
+  - Vault rules of kOps 1.19 to 1.25 are checked whatever O(validate) says - a V(vault://) C(spec.configBase) is
+    refused, C(spec.secretStore) and C(spec.keyStore) must differ, and a V(vault://) secret or key store gives a warning unless
     E(KOPS_FEATURE_FLAGS) contains C(VFSVaultSupport) and C(spec.cloudProvider) is V(aws).
   - Changing the config of a running cluster takes effect only after C(kops update cluster --yes).
 seealso:
@@ -225,6 +245,15 @@ EXAMPLES = r'''
           type: Public
       sshKeyName: null
 
+- name: Write a change although the result has findings kOps would refuse (they come back as warnings)
+  kops.state_store.cluster:
+    name: demo.k8s.local
+    validate: warn
+    instance_groups:
+      - name: nodes
+        spec: {minSize: 3, maxSize: 6}
+  register: written       # written.findings: [{entry, path, message, introduced}, ...]
+
 - name: Replace the cluster and its groups from a file (kops replace -f)
   kops.state_store.cluster:
     name: demo.k8s.local
@@ -269,6 +298,22 @@ changed_entries:
   type: list
   elements: str
   sample: [demo.k8s.local/config, demo.k8s.local/instancegroup/nodes]
+findings:
+  description:
+    - What the validation against kOps's schema and rules found in the documents as the task leaves them (the
+      config and every instance group); empty with O(validate=none) and O(state=absent).
+    - C(entry) is the store entry (relative to the store), C(path) the field, C(message) what is wrong, and
+      C(introduced) whether this task brings it in (false when the stored documents already had it).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{entry: demo.k8s.local/instancegroup/nodes, path: spec.maxsize, introduced: true,
+            message: "unknown field; did you mean spec.maxSize?"}]
+kops_schema_version:
+  description: The kOps release whose C(v1alpha2) schema and rules the documents are validated against.
+  returned: always
+  type: str
+  sample: 1.37.0-alpha.1
 old_versions_removed:
   description:
     - With O(state=absent), the number of old versions and delete markers that existed below the cluster's folder
@@ -287,6 +332,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     open_configured_store,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.cluster import (
+    VALIDATE_MODES,
     ClusterRequest,
     check_name,
     config_path,
@@ -296,6 +342,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.cluster import (
     update_cluster,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.registry import STATE_STORE_BACKENDS
+from ansible_collections.kops.state_store.plugins.module_utils.validation import KOPS_VERSION, summary
 
 
 def definition_documents(definition):
@@ -314,6 +361,21 @@ def entry_diff(backend, write):
         before='' if write.before is None else dump_document(write.before),
         after='' if write.after is None else dump_document(write.after),
     )
+
+
+def finding_warnings(name, findings, validate, check_mode):
+    """One warning for the findings the store already had, one for those written anyway (validate=warn)."""
+    kept = [finding for finding in findings if not finding.introduced]
+    written = [finding for finding in findings if finding.introduced]
+    warnings = []
+    if kept:
+        warnings.append('cluster %s: the store already holds %d finding%s against kOps %s\'s schema and rules, kept as '
+                        'they were: %s' % (name, len(kept), '' if len(kept) == 1 else 's', KOPS_VERSION, summary(kept)))
+    if written and validate == 'warn':
+        warnings.append('cluster %s %s with %d new finding%s against kOps %s\'s schema and rules (validate=warn): %s'
+                        % (name, 'would be written' if check_mode else 'was written', len(written),
+                           '' if len(written) == 1 else 's', KOPS_VERSION, summary(written)))
+    return warnings
 
 
 def main():
@@ -337,6 +399,7 @@ def main():
             kubernetes_version=dict(type='str'),
             network_cidr=dict(type='str'),
             purge_versions=dict(type='bool', default=True),
+            validate=dict(type='str', choices=list(VALIDATE_MODES), default='strict'),
         ),
         required_if=[('replace', True, ('definition',))],
         backend_modules=STATE_STORE_BACKENDS,
@@ -366,8 +429,9 @@ def main():
                 kubernetes_version=params['kubernetes_version'],
                 network_cidr=params['network_cidr'],
             )
-            plan = update_cluster(backend, request, module.check_mode)
+            plan = update_cluster(backend, request, module.check_mode, validate=params['validate'])
             cluster, groups = plan.cluster, list(plan.groups.values())
+            plan.warnings.extend(finding_warnings(name, plan.findings, params['validate'], module.check_mode))
         for warning in plan.warnings:
             module.warn(warning)
         config = config_path(name)
@@ -378,6 +442,8 @@ def main():
             cluster=cluster,
             instance_groups=groups,
             changed_entries=[write.path for write in plan.writes],
+            findings=[finding.as_dict() for finding in plan.findings],
+            kops_schema_version=KOPS_VERSION,
         )
         if params['state'] == 'absent':
             result['old_versions_removed'] = plan.old_versions

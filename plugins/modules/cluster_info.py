@@ -17,6 +17,9 @@ description:
   - With O(name), reads C(<name>/config) and the instance groups in C(<name>/instancegroup/), validates them
     (YAML, C(apiVersion) C(kops.k8s.io/v1alpha2), C(kind), C(metadata.name)) and returns them as data.
     An invalid stored document fails the task with a message naming the entry.
+  - With O(validate=true), also checks them against kOps's own C(v1alpha2) schema and common rules, as
+    M(kops.state_store.cluster) does before it writes, and returns what it finds in RV(findings) without failing,
+    so a fleet of clusters can be audited.
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -31,6 +34,12 @@ options:
       - The cluster to read. When not given, the clusters of the store are listed. Unlike
         M(kops.state_store.cluster), E(KOPS_CLUSTER_NAME) is not used, so listing stays possible.
     type: str
+  validate:
+    description:
+      - With O(name), validate the stored documents against kOps's schema and rules and return RV(findings) and
+        RV(kops_schema_version). Findings do not fail the task.
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Can run in check mode and report what would change without changing it.
@@ -53,6 +62,14 @@ EXAMPLES = r'''
     state_store: s3://my-kops-state
     name: demo.k8s.local
   register: demo
+
+- name: Audit every cluster of the store against kOps's schema and rules
+  kops.state_store.cluster_info:
+    state_store: s3://my-kops-state
+    name: "{{ item }}"
+    validate: true
+  loop: "{{ kops_clusters.clusters }}"
+  register: audit         # audit.results[].findings: [{entry, path, message}, ...]
 
 - name: Show the nodes' machine type
   ansible.builtin.debug:
@@ -89,6 +106,20 @@ instance_groups:
   elements: dict
   sample: [{apiVersion: kops.k8s.io/v1alpha2, kind: InstanceGroup, metadata: {name: nodes},
             spec: {role: Node, machineType: m4.large}}]
+findings:
+  description:
+    - What the validation against kOps's schema and rules found in the stored config and instance groups - C(entry)
+      (relative to the store), C(path) (the field) and C(message).
+  returned: when O(name) and O(validate=true) are given
+  type: list
+  elements: dict
+  sample: [{entry: demo.k8s.local/config, path: spec.kubernetesVerison,
+            message: "unknown field; did you mean spec.kubernetesVersion?"}]
+kops_schema_version:
+  description: The kOps release whose C(v1alpha2) schema and rules the documents are validated against.
+  returned: when O(name) and O(validate=true) are given
+  type: str
+  sample: 1.37.0-alpha.1
 '''
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
@@ -98,15 +129,20 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
 from ansible_collections.kops.state_store.plugins.module_utils.cluster import (
     check_name,
     config_path,
+    documents_findings,
     list_clusters,
     read_cluster,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.registry import STATE_STORE_BACKENDS
+from ansible_collections.kops.state_store.plugins.module_utils.validation import KOPS_VERSION
 
 
 def main():
-    module = StateStoreModule(argument_spec=dict(name=dict(type='str')), backend_modules=STATE_STORE_BACKENDS)
+    module = StateStoreModule(argument_spec=dict(name=dict(type='str'), validate=dict(type='bool', default=False)),
+                              backend_modules=STATE_STORE_BACKENDS)
     name = module.params['name']
+    if module.params['validate'] and name is None:
+        module.fail_json(msg='validate needs name: it checks one cluster')
     with module.store_errors():
         backend = open_configured_store(module.settings)
         if name is None:
@@ -119,6 +155,11 @@ def main():
                 cluster=stored.cluster,
                 instance_groups=[document for document, _version in stored.groups.values()],
             )
+            if module.params['validate']:
+                groups = dict((group, document) for group, (document, _version) in stored.groups.items())
+                result['findings'] = [finding.as_dict(with_introduced=False)
+                                      for finding in documents_findings(name, stored.cluster, groups)]
+                result['kops_schema_version'] = KOPS_VERSION
     module.exit_json(changed=False, **result)
 
 

@@ -265,8 +265,8 @@ def test_spec_changes_bump_generation_and_keep_everything_else(file_store):
 
 
 def test_check_mode_writes_nothing(memfs_store):
-    plan = cl.update_cluster(memfs_store, cl.ClusterRequest('c1', spec={'a': 1}), check_mode=True)
-    assert plan.changed and plan.cluster['spec']['a'] == 1
+    plan = cl.update_cluster(memfs_store, cl.ClusterRequest('c1', spec={'sshKeyName': 'admin'}), check_mode=True)
+    assert plan.changed and plan.cluster['spec']['sshKeyName'] == 'admin'
     assert memfs_store.list('', recursive=True) == []
 
 
@@ -314,7 +314,9 @@ def test_replace_writes_whole_documents(file_store):
     name, _written = lay_out(file_store, [f for f in FIXTURES if f.endswith('minimal-aws.yaml')][0])
     created = cl.read_cluster(file_store, name).cluster['metadata']['creationTimestamp']
     replacement = [{'apiVersion': cl.API_VERSION, 'kind': 'Cluster', 'metadata': {'name': name},
-                    'spec': {'cloudProvider': 'aws', 'configBase': 'memfs://clusters.example.com/%s' % name}},
+                    'spec': {'cloudProvider': 'aws', 'configBase': 'memfs://clusters.example.com/%s' % name,
+                             # the group left alone still runs in this subnet
+                             'subnets': [{'name': 'us-test-1a', 'type': 'Public', 'zone': 'us-test-1a'}]}},
                    {'apiVersion': cl.API_VERSION, 'kind': 'InstanceGroup', 'metadata': {'name': 'nodes'},
                     'spec': {'role': 'Node', 'machineType': 't3.small'}}]
     cl.update_cluster(file_store, cl.ClusterRequest(name, replacement=replacement))
