@@ -7,11 +7,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import platform
+import sys
 from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kops.state_store.plugins.module_utils.errors import MissingLibrary, StateStoreError
+from ansible_collections.kops.state_store.plugins.module_utils.errors import (
+    MissingLibrary,
+    OutdatedLibrary,
+    StateStoreError,
+)
 from ansible_collections.kops.state_store.plugins.module_utils.resolve import resolve_state_store
 from ansible_collections.kops.state_store.plugins.module_utils.transport import take_warnings
 from ansible_collections.kops.state_store.plugins.module_utils.registry import (
@@ -74,6 +80,10 @@ def open_folder_target(settings, path):
 def error_message(exc):
     if isinstance(exc, MissingLibrary):
         return missing_required_lib(exc.library, reason='the %s:// state store backend' % exc.scheme)
+    if isinstance(exc, OutdatedLibrary):
+        # where, as missing_required_lib tells it: the task's Python may not be the one the user upgraded
+        return ("%s: found on %s by the Python %s (if a newer one is installed for another Python, set "
+                "ansible_python_interpreter to that one)" % (exc, platform.node(), sys.executable))
     return str(exc)
 
 

@@ -87,3 +87,13 @@ class MissingLibrary(StateStoreError):
             "the %s Python library is required for %s:// state stores (pip install %s)"
             % (library, scheme, library)
         )
+
+
+class OutdatedLibrary(StateStoreError):
+    """A backend's SDK is older than the oldest release the collection supports (module_utils/sdk.py)."""
+
+    def __init__(self, library, scheme, found, minimum):
+        super(OutdatedLibrary, self).__init__(
+            "the %s Python library is version %s, but %s:// state stores need %s or later (pip install --upgrade "
+            "'%s>=%s')" % (library, found, scheme, minimum, library, minimum)
+        )

@@ -31,6 +31,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     PreconditionFailed,
     first_line,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.sdk import require_minimum_versions
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
 from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
@@ -51,6 +52,7 @@ def _sdk():
         from requests.exceptions import RequestException  # the SDK's HTTP library, raised when not retried
     except ImportError as exc:
         raise MissingLibrary('google-cloud-storage', 'gs', exc)
+    require_minimum_versions('gs', 'google-cloud-storage', 'google-api-core')
     # kOps's backoff: 1 s initial delay growing by 1.5 (the SDK adds jitter); retried on
     # 429/5xx/connection errors only, never on a refused precondition.
     retry = DEFAULT_RETRY.with_delay(initial=1.0, multiplier=1.5, maximum=10.0).with_timeout(RETRY_TIMEOUT)

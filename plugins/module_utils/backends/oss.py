@@ -32,6 +32,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotSupported,
     first_line,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.sdk import require_minimum_versions
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry, http_date_seconds
 from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
@@ -50,6 +51,7 @@ def _sdk():
         import requests  # oss2's HTTP library: reading a response body can fail with its errors
     except ImportError as exc:
         raise MissingLibrary('oss2', 'oss', exc)
+    require_minimum_versions('oss', 'oss2')
     return oss2, requests.exceptions.RequestException
 
 

@@ -40,6 +40,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     first_line,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.policy import dump_policy, parse_policy, policies_equal
+from ansible_collections.kops.state_store.plugins.module_utils.sdk import require_minimum_versions
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
 from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
@@ -96,6 +97,7 @@ def import_boto3(scheme='s3'):
         import botocore  # noqa: F401 pylint: disable=unused-import
     except ImportError as exc:
         raise MissingLibrary('boto3', scheme, exc)
+    require_minimum_versions(scheme, 'boto3', 'botocore')
 
 
 class S3Settings(object):

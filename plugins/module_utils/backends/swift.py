@@ -28,6 +28,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotSupported,
     first_line,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.sdk import require_minimum_versions
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry, http_date_seconds
 from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
@@ -416,6 +417,7 @@ def _object_store_client(settings):
         from keystoneauth1 import adapter, loading, session
     except ImportError as exc:
         raise MissingLibrary('openstacksdk', 'swift', exc)
+    require_minimum_versions('swift', 'keystoneauth1')
     if 'cloud' in settings:
         return _cloud_client(settings)
     loader = loading.get_plugin_loader(settings['auth_type'])
@@ -436,6 +438,7 @@ def _cloud_client(settings):
         from openstack import exceptions
     except ImportError as exc:
         raise MissingLibrary('openstacksdk', 'swift', exc)
+    require_minimum_versions('swift', 'openstacksdk')
     try:
         return openstack.connect(app_name=APP_NAME, api_timeout=TIMEOUT, **settings).object_store
     except exceptions.SDKException as exc:

@@ -28,6 +28,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotFound,
     PreconditionFailed,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.sdk import require_minimum_versions
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
 from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
@@ -47,6 +48,7 @@ def _hvac():
         import hvac.exceptions
     except ImportError as exc:
         raise MissingLibrary('hvac', 'vault', exc)
+    require_minimum_versions('vault', 'hvac')
     return hvac
 
 
@@ -96,6 +98,7 @@ def aws_credentials():
         import botocore.session
     except ImportError as exc:
         raise MissingLibrary('botocore', 'vault', exc)
+    require_minimum_versions('vault', 'botocore')
     credentials = botocore.session.get_session().get_credentials()
     if credentials is None:
         raise AccessDenied('no Vault token (vault_token option or VAULT_TOKEN) and no AWS credentials '
