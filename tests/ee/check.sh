@@ -7,7 +7,9 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 bin="$repo/.venv/bin"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-sdks=(boto3 google-cloud-storage openstacksdk oss2 hvac)
+# every backend SDK the collection keeps a minimum version of (plugins/module_utils/sdk.py)
+sdk_pins=$(PYTHONPATH="$repo/build/collections" "$bin/python" "$repo/tests/versions/oldest_sdks.py")
+mapfile -t sdks < <(printf '%s\n' "$sdk_pins" | cut -d= -f1)
 
 cp -r "$repo/awx" "$work/awx"
 "$bin/ansible-galaxy" collection build "$repo" --output-path "$work/awx" >/dev/null
