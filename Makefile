@@ -8,7 +8,7 @@ COLLECTIONS := build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test unit integration reliability sanity galaxy lint versions docs docs-lint bench clean
+.PHONY: setup demo test unit integration reliability sanity galaxy lint versions docs docs-lint bench clean test-suites test-reliability-and-packaging
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,8 @@ reliability: setup
 	KOPS_RELIABILITY_PAGE=docs/reliability.md $(BIN)/python -m pytest tests/unit/plugins/module_utils/test_local_backend.py \
 	  tests/unit/plugins/module_utils/test_memfs_backend.py tests/integration/backends tests/reliability
 
-# sanity and server-less unit tests on the oldest and newest supported ansible-core
+# sanity and unit tests on the oldest and newest supported ansible-core; the server-backed backend suites on the
+# oldest supported SDKs
 versions: setup
 	tests/versions/run.sh
 
@@ -65,16 +66,25 @@ docs-lint: setup
 bench: setup
 	$(BIN)/python benchmarks/sync_s3.py
 
+# The quick checks, then sanity (it may install its pinned checkers into .venv, so nothing else runs meanwhile),
+# then three independent streams at once (their output comes whole, stream by stream): the unit and integration
+# suites on two workers; the reliability suite (mostly waiting on lock lifetimes and faults) with the packaging
+# checks; the supported ansible-core and SDK versions.
 test: setup
 	tests/ee/check.sh
 	$(BIN)/antsibull-changelog lint
 	$(BIN)/python tests/docs/build_reference.py --check
-	$(MAKE) docs-lint
-	$(BIN)/python -m pytest tests/unit tests/integration tests/reliability
+	$(MAKE) --no-print-directory docs-lint
 	tests/sanity/run.sh
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-suites test-reliability-and-packaging versions
+
+test-suites: setup
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests/unit tests/integration
+
+test-reliability-and-packaging: setup
+	$(BIN)/python -m pytest tests/reliability
 	tests/galaxy/check.sh
 	tests/lint/run.sh
-	tests/versions/run.sh
 
 clean:
 	rm -rf build $(VENV) tests/output demo
