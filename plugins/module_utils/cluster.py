@@ -90,8 +90,11 @@ def _dumper():
         pass
 
     def represent_str(dumper, value):
-        # multi-line strings (user data scripts) stay readable as literal blocks
-        return dumper.represent_scalar('tag:yaml.org,2002:str', value, style='|' if '\n' in value else None)
+        # multi-line strings (user data scripts) stay readable as literal blocks; PyYAML writes NEL (U+0085),
+        # a YAML line break, as it is in plain, quoted and block scalars, where it reads back as a space or a
+        # newline: only double quotes escape it
+        style = '"' if '\x85' in value else '|' if '\n' in value else None
+        return dumper.represent_scalar('tag:yaml.org,2002:str', value, style=style)
 
     Dumper.add_representer(str, represent_str)
     return Dumper

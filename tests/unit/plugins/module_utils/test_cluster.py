@@ -158,6 +158,13 @@ def test_quoted_numbers_stay_strings():
     assert "maxInstanceLifetime: '0'" in cl.dump_document(document)
 
 
+@pytest.mark.parametrize('value', ['a\x85b', 'line1\nline2\x85', '\x85', 'a\u2028b\u2029', 'a\r\nb'])
+def test_yaml_line_breaks_other_than_newline_survive_a_write(value):
+    """NEL (U+0085) is a YAML line break PyYAML writes as it is: it read back as a space or a newline."""
+    document = {'spec': {'cloudLabels': {value: value}}}
+    assert cl.load_documents(cl.dump_document(document), 'written')[0] == document
+
+
 @pytest.mark.parametrize('text, message', [
     ('apiVersion: [', 'is not valid YAML'),
     ('- a', 'is not a YAML mapping'),
