@@ -551,5 +551,3 @@ def test_a_lost_lock_stops_the_writes(tmp_path, change, reason):
     assert dict((path, data) for path, data in entries(backend).items() if not path.startswith(cl.LOCK_FOLDER)) == before
     if reason != 'was removed':  # the other run's lock is left alone
         assert json.loads(backend.read(LOCK)[0])['owner'] == 'f' * 32
-
-
