@@ -56,3 +56,43 @@ def test_no_secret_in_any_output(run_playbook, moto_server, openbao_server, vaul
                      else 'n/a: credentials are never shown'])
     assert leaks == dict((name, 0) for name in secrets)
     assert forms['entry content'][0] in revealed  # the scan finds a secret where one is shown
+
+
+def test_keyset_info_never_shows_private_keys(run_playbook, moto_server, tmp_path):
+    """keyset_info reads entries that hold the CAs' private keys (real ones, made with cryptography): its output at
+    -vvvv --diff and its module log lines hold no form of them - readable keysets, broken ones (YAML that does not
+    parse, a private key where the certificate belongs) and failing tasks included."""
+    import boto3
+
+    from kops_material import KeyStoreLayout, b64, cluster_config, leaked_private_material
+
+    bucket, cluster = 'keysets-%s' % uuid.uuid4().hex[:8], 'c1.example.com'
+    client = boto3.client('s3', endpoint_url=moto_server.endpoint, region_name='us-east-1',
+                          aws_access_key_id='testing', aws_secret_access_key='testing')
+    client.create_bucket(Bucket=bucket)
+    layout = KeyStoreLayout()
+    entries = dict(layout.entries())
+    swapped = layout.private_pems[0]
+    entries['private/not-pem/keyset.yaml'] = layout.keysets['etcd-clients-ca'].replace(
+        b64(layout.cas['etcd'].certificate_pem).encode(), b64(swapped).encode())
+    entries['private/not-yaml/keyset.yaml'] = layout.keysets['kubernetes-ca'] + b'  - id: [unclosed\n'
+    client.put_object(Bucket=bucket, Key='state/%s/config' % cluster,
+                      Body=cluster_config(cluster, 's3://%s/state/%s' % (bucket, cluster)))
+    for path, data in entries.items():
+        client.put_object(Bucket=bucket, Key='state/%s/pki/%s' % (cluster, path), Body=data)
+    journal = tmp_path / 'journal.jsonl'
+    result = run_playbook('tests/reliability/playbooks/secrets_keyset_info.yml',
+                          dict(s3_store='s3://%s/state' % bucket, s3_endpoint=moto_server.endpoint, cluster=cluster),
+                          args=['-vvvv', '--diff'],
+                          env=dict(KOPS_TEST_JOURNAL=str(journal),
+                                   PYTHONPATH=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'journal')))
+    assert result.rc == 0, result
+    before, revealed = result.output.split(MARKER, 1)
+    logged = [line for line in journal.read_text().splitlines() if 'keyset_info' in line]
+    assert sum('Invoked with' in line for line in logged) == 3  # every keyset_info run logged its invocation
+    leaks = leaked_private_material(before + '\n'.join(logged), layout.private_pems)
+    FIGURES.row('Private keys in keyset_info\'s -vvvv --diff output and module log lines (readable and broken '
+                'keysets, failing tasks)', ['private keys read', 'forms searched', 'leaks'],
+                [len(layout.private_pems), 'PEM, base64, each PEM line', len(leaks)])
+    assert leaks == []
+    assert leaked_private_material(revealed, layout.private_pems) != []  # the scan finds a key where one is shown
