@@ -65,6 +65,7 @@ docs-lint: setup
 # a measurement, not a test (see benchmarks/README.md); not part of make test
 bench: setup
 	$(BIN)/python benchmarks/sync_s3.py
+	$(BIN)/python benchmarks/migrate_s3.py
 
 # The quick checks, then sanity (it may install its pinned checkers into .venv, so nothing else runs meanwhile),
 # then three independent streams at once (their output comes whole, stream by stream): the unit and integration

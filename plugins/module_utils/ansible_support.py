@@ -116,8 +116,10 @@ class StateStoreModule(TransportWarningsModule):
         self.settings = store_settings(self.params.get, store_spec)
 
     @contextmanager
-    def store_errors(self):
+    def store_errors(self, partial=None):
+        """Fail the task on a store error, with ``partial`` (a dict the caller fills while working: what was done
+        before the error) in the result."""
         try:
             yield
         except StateStoreError as exc:
-            self.fail_json(msg=error_message(exc))
+            self.fail_json(msg=error_message(exc), **(partial or {}))

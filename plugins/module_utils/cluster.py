@@ -450,6 +450,21 @@ def documents_findings(name, cluster, groups):
                             dict((group_path(name, group), document) for group, document in groups.items()))
 
 
+def finding_warnings(name, findings, validate, check_mode):
+    """One warning for the findings the store already had, one for those written anyway (validate=warn)."""
+    kept = [finding for finding in findings if not finding.introduced]
+    written = [finding for finding in findings if finding.introduced]
+    warnings = []
+    if kept:
+        warnings.append('cluster %s: the store already holds %d finding%s against kOps %s\'s schema and rules, kept as '
+                        'they were: %s' % (name, len(kept), '' if len(kept) == 1 else 's', KOPS_VERSION, summary(kept)))
+    if written and validate == 'warn':
+        warnings.append('cluster %s %s with %d new finding%s against kOps %s\'s schema and rules (validate=warn): %s'
+                        % (name, 'would be written' if check_mode else 'was written', len(written),
+                           '' if len(written) == 1 else 's', KOPS_VERSION, summary(written)))
+    return warnings
+
+
 def check_findings(name, stored, cluster, groups, validate):
     """The findings of the cluster as a plan leaves it, each marked introduced unless the stored documents
     already had it (same entry, field and message). ``validate``: 'strict' raises ClusterError when there is

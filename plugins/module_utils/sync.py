@@ -137,8 +137,9 @@ class Sync(object):
 
     def __init__(self, source, destination, include=(), exclude=(), delete=False, parallel=16, acl=None,
                  check_mode=False, max_listed=MAX_LISTED, skip_secrets=False, secret_patterns=(),
-                 ignore_existing=False):
-        check_not_overlapping(source.location, destination.location)
+                 ignore_existing=False, check_overlap=True):
+        if check_overlap:  # off only for callers whose include patterns keep the two folders apart
+            check_not_overlapping(source.location, destination.location)
         self.source = source
         self.destination = destination
         self.presumed = source.listed_hashes_presumed or destination.listed_hashes_presumed

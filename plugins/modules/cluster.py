@@ -338,11 +338,12 @@ from ansible_collections.kops.state_store.plugins.module_utils.cluster import (
     config_path,
     delete_cluster,
     dump_document,
+    finding_warnings,
     load_documents,
     update_cluster,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.registry import STATE_STORE_BACKENDS
-from ansible_collections.kops.state_store.plugins.module_utils.validation import KOPS_VERSION, summary
+from ansible_collections.kops.state_store.plugins.module_utils.validation import KOPS_VERSION
 
 
 def definition_documents(definition):
@@ -361,21 +362,6 @@ def entry_diff(backend, write):
         before='' if write.before is None else dump_document(write.before),
         after='' if write.after is None else dump_document(write.after),
     )
-
-
-def finding_warnings(name, findings, validate, check_mode):
-    """One warning for the findings the store already had, one for those written anyway (validate=warn)."""
-    kept = [finding for finding in findings if not finding.introduced]
-    written = [finding for finding in findings if finding.introduced]
-    warnings = []
-    if kept:
-        warnings.append('cluster %s: the store already holds %d finding%s against kOps %s\'s schema and rules, kept as '
-                        'they were: %s' % (name, len(kept), '' if len(kept) == 1 else 's', KOPS_VERSION, summary(kept)))
-    if written and validate == 'warn':
-        warnings.append('cluster %s %s with %d new finding%s against kOps %s\'s schema and rules (validate=warn): %s'
-                        % (name, 'would be written' if check_mode else 'was written', len(written),
-                           '' if len(written) == 1 else 's', KOPS_VERSION, summary(written)))
-    return warnings
 
 
 def main():

@@ -1,0 +1,218 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kops.state_store contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: move_clusters
+short_description: Move kOps clusters from one state store to another, many clusters in one run
+version_added: 0.2.0
+description:
+  - The steps of the R(migrate_state_store role,ansible_collections.kops.state_store.migrate_state_store_role) that touch
+    the stores, for every selected cluster in one run - the role adds C(kops update cluster) between them. Use the role
+    unless you build your own workflow.
+  - Each cluster is read from both stores first (in parallel) and judged on its own. A cluster the destination holds
+    under another identity (its C(configBase) is neither the destination nor the source's), a cluster in neither store,
+    and one whose C(keyStore) or C(secretStore) points into the source store outside the cluster's folder are refused
+    with their own message in RV(clusters) and left untouched; the task then fails after moving the others.
+  - With O(copy=true) - one sync of every accepted cluster's folder but its C(config) (one listing per side, copies
+    in parallel, verified by listing the destination again and comparing contents). A cluster moved by an earlier run
+    (its C(configBase) at the destination is the destination) only gains the entries missing there - kOps and people
+    may be using the new copy, so nothing there is overwritten. The C(config) is copied only where the destination has
+    none; then C(configBase), and C(keyStore)/C(secretStore) when they lie inside the cluster's folder, are rewritten
+    at the destination as M(kops.state_store.cluster) writes (compare-and-swap guarded, validated by O(validate)).
+  - With O(remove_source=true) - the two copies are only compared, nothing is written; the C(config) and the entries
+    C(kops update cluster) rewrites (O(update_rewrites)) may differ. Each cluster whose every other entry is at the
+    destination and equal is removed from the source as M(kops.state_store.cluster) with O(kops.state_store.cluster#module:state=absent)
+    removes it (every version in a versioned bucket); a cluster with missing or different entries stays, named with
+    them, and the task fails.
+  - In check mode nothing is written; the comparison counts what the copy would bring as present.
+  - Results hold entry paths and store locations, never entry contents.
+author:
+  - kops.state_store contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - kops.state_store.store
+  - kops.state_store.store.S3
+  - kops.state_store.store.GCS
+  - kops.state_store.store.SWIFT
+  - kops.state_store.store.OSS
+  - kops.state_store.store.VAULT
+  - kops.state_store.store.SIDES
+options:
+  source:
+    description: The store the clusters are in now, for example V(s3://old-kops-state) or V(file:///srv/kops-state).
+    type: str
+    required: true
+  destination:
+    description: The store they move to, for example V(s3://new-kops-state). No selected cluster's folder may overlap its new place.
+    type: str
+    required: true
+  clusters:
+    description: Names of the clusters to move; empty moves every cluster of the source (every C(<name>/config) entry).
+    type: list
+    elements: str
+    default: []
+  copy:
+    description: Copy the clusters and rewrite their C(configBase) at the destination.
+    type: bool
+    default: true
+  remove_source:
+    description:
+      - Compare both copies and remove from the source each cluster whose copy is complete.
+      - Do it only once C(kops update cluster --yes) ran against the destination - until then the cluster's nodes
+        read the source.
+    type: bool
+    default: false
+  update_rewrites:
+    description:
+      - Entries, relative to a cluster's folder, that C(kops update cluster --yes) rewrites at the destination and that
+        may therefore differ from the source's when O(remove_source=true) compares them (globs, C(*) also matches C(/)).
+    type: list
+    elements: str
+    default: [cluster-completed.spec, cluster.spec, kops-version.txt, igconfig/*, addons/*, manifests/*]
+  parallel:
+    description: How many entries are copied, and clusters read and rewritten, at once.
+    type: int
+    default: 16
+  validate:
+    description: How the rewritten configs are validated, as O(kops.state_store.cluster#module:validate).
+    type: str
+    choices: [strict, warn, none]
+    default: strict
+notes:
+  - Supports check mode and diff-free reporting of the plan in RV(clusters).
+seealso:
+  - module: kops.state_store.sync
+  - module: kops.state_store.cluster
+'''
+
+EXAMPLES = r'''
+- name: Move two clusters to a new bucket (copy and rewrite configBase)
+  kops.state_store.move_clusters:
+    source: s3://old-kops-state
+    destination: s3://new-kops-state
+    clusters: [prod.example.com, staging.example.com]
+
+- name: After kops update cluster --yes ran against the new store, remove the old copies
+  kops.state_store.move_clusters:
+    source: s3://old-kops-state
+    destination: s3://new-kops-state
+    clusters: [prod.example.com, staging.example.com]
+    copy: false
+    remove_source: true
+'''
+
+RETURN = r'''
+clusters:
+  description: Per cluster name, what was found and done (or would be, in check mode).
+  returned: always
+  type: dict
+  contains:
+    refused:
+      description: Why the cluster was left alone or kept in the source, or null.
+      type: str
+    moved_before:
+      description: Whether an earlier run had moved it (its C(configBase) at the destination was the destination).
+      type: bool
+    exists_in_source:
+      description: Whether the source held the cluster's C(config).
+      type: bool
+    exists_in_destination:
+      description: Whether the destination held it before this run.
+      type: bool
+    copied:
+      description: Entries copied (relative to the stores), with O(copy=true).
+      type: list
+      elements: str
+    rewritten:
+      description: Entries the C(configBase) rewrite wrote, with O(copy=true).
+      type: list
+      elements: str
+    spec:
+      description: The spec fields set at the destination (C(configBase), and C(keyStore)/C(secretStore) when moved).
+      type: dict
+    source_removed:
+      description: Whether the cluster was removed from the source, with O(remove_source=true).
+      type: bool
+  sample:
+    prod.example.com:
+      refused: null
+      moved_before: false
+      exists_in_source: true
+      exists_in_destination: false
+      copied: [prod.example.com/config, prod.example.com/instancegroup/nodes]
+      rewritten: [prod.example.com/config]
+      spec: {configBase: s3://new-kops-state/prod.example.com}
+copied:
+  description: Number of entries copied (or that would be).
+  returned: always
+  type: int
+  sample: 1980
+bytes:
+  description: Bytes copied (or that would be).
+  returned: always
+  type: int
+  sample: 4411800
+'''
+
+from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
+    SIDE_SETTINGS_SPEC,
+    StateStoreModule,
+    side_settings,
+)
+from ansible_collections.kops.state_store.plugins.module_utils.cluster import VALIDATE_MODES, check_name
+from ansible_collections.kops.state_store.plugins.module_utils.migration import UPDATE_REWRITES, Migration
+from ansible_collections.kops.state_store.plugins.module_utils.registry import STATE_STORE_BACKENDS, open_store
+
+
+def main():
+    module = StateStoreModule(
+        argument_spec=dict(
+            source=dict(type='str', required=True),
+            destination=dict(type='str', required=True),
+            source_options=SIDE_SETTINGS_SPEC,
+            destination_options=SIDE_SETTINGS_SPEC,
+            clusters=dict(type='list', elements='str', default=[]),
+            copy=dict(type='bool', default=True),
+            remove_source=dict(type='bool', default=False),
+            update_rewrites=dict(type='list', elements='str', default=list(UPDATE_REWRITES)),
+            parallel=dict(type='int', default=16),
+            validate=dict(type='str', choices=list(VALIDATE_MODES), default='strict'),
+        ),
+        backend_modules=STATE_STORE_BACKENDS,
+    )
+    params = module.params
+    result = dict(changed=False, clusters={}, copied=0, bytes=0)
+    with module.store_errors(result):
+        names = [check_name(name, 'cluster name') for name in params['clusters']]
+        source = open_store(params['source'], side_settings(module.settings, params['source_options']))
+        destination = open_store(params['destination'], side_settings(module.settings, params['destination_options']))
+        if source.render() == destination.render():
+            module.fail_json(msg='source and destination are the same store (%s)' % source.render(), **result)
+        migration = Migration(source, destination, names, params['parallel'], module.check_mode, params['validate'],
+                              params['update_rewrites'])
+        try:
+            if params['copy']:
+                migration.copy()
+            if params['remove_source']:
+                migration.remove_source()
+        finally:
+            result.update(clusters=migration.results(), copied=migration.copied, bytes=migration.bytes)
+            result['changed'] = any(outcome.get('copied') or outcome.get('rewritten') or outcome.get('source_removed')
+                                    for outcome in result['clusters'].values())
+    for warning in migration.warnings:
+        module.warn(warning)
+    refusals = migration.refusals
+    if refusals:
+        module.fail_json(msg='%d of %d clusters not moved or not removed from the source: %s'
+                         % (len(refusals), len(migration.clusters),
+                            ' | '.join('%s: %s' % item for item in sorted(refusals.items()))), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
