@@ -23,13 +23,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
 import re
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.kops.state_store.plugins.module_utils.cluster import (
-    CONFIG, ClusterRequest, config_path, delete_cluster, finding_warnings, list_clusters, read_cluster,
+    CONFIG, ClusterRequest, config_path, delete_cluster, finding_warnings, parse_stored,
     update_cluster,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.entries import read_or_none
 from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, StateStoreError
 from ansible_collections.kops.state_store.plugins.module_utils.sync import Sync, check_not_overlapping
 
@@ -43,6 +46,12 @@ STORE_FIELDS = ('keyStore', 'secretStore')
 NAMED = 5
 #: every copied path is kept (the check-mode comparison needs them all), however many
 UNBOUNDED = 1 << 62
+
+
+def read_config(backend, name):
+    """A cluster's config document, or None."""
+    data = read_or_none(backend, config_path(name))[0]
+    return None if data is None else parse_stored(data, 'Cluster', name, backend.render(config_path(name)))
 
 
 class ClusterMove(object):
@@ -63,28 +72,34 @@ class ClusterMove(object):
         self.result = {}
 
     def read(self, source, destination):
-        self.old = read_cluster(source, self.name)
-        self.new = read_cluster(destination, self.name)
-        self.old_spec = (self.old.cluster or {}).get('spec') or {}
-        self.new_spec = (self.new.cluster or {}).get('spec') or {}
+        """Read both configs (the instance groups move as entries; the rewrite reads them when it writes)."""
+        self.old = read_config(source, self.name)
+        self.new = read_config(destination, self.name)
+        self.old_spec = (self.old or {}).get('spec') or {}
+        self.new_spec = (self.new or {}).get('spec') or {}
         # moved by an earlier run: from then on kops update writes at the destination and people may use it,
         # so no entry there is ever overwritten again
-        self.moved = self.new.cluster is not None and self.new_spec.get('configBase') == self.new_folder
-        self.result = dict(moved_before=self.moved, exists_in_source=self.old.cluster is not None,
-                           exists_in_destination=self.new.cluster is not None)
+        self.moved = self.new is not None and self.new_spec.get('configBase') == self.new_folder
+        self.result = dict(moved_before=self.moved, exists_in_source=self.old is not None,
+                           exists_in_destination=self.new is not None)
         return self
+
+    @property
+    def rewritten(self):
+        """Whether the destination's config already holds every field the move sets."""
+        return self.new is not None and all(self.new_spec.get(field) == value for field, value in self.spec.items())
 
     def judge(self, source, destination):
         """Set ``refusal`` (a message) or the spec fields to rewrite."""
         stored_base = self.new_spec.get('configBase')
-        if self.new.cluster is not None and not self.moved and not (
-                self.old.cluster is not None and stored_base == self.old_spec.get('configBase')):
+        if self.new is not None and not self.moved and not (
+                self.old is not None and stored_base == self.old_spec.get('configBase')):
             self.refusal = ('%s already holds a cluster %s that is not a copy of %s (its configBase is %s); '
                             'nothing was changed' % (self.new_location, self.name, self.old_location,
                                                      stored_base or 'unset'))
-        elif self.old.cluster is None and self.new.cluster is None:
+        elif self.old is None and self.new is None:
             self.refusal = 'cluster %s is in neither %s nor %s' % (self.name, source.render(), destination.render())
-        elif self.old.cluster is not None:
+        elif self.old is not None:
             self._judge_stores(source, destination)
 
     def _judge_stores(self, source, destination):
@@ -109,6 +124,23 @@ class ClusterMove(object):
         self.spec['configBase'] = self.new_folder
 
 
+class ClusterFolders(Sync):
+    """A sync of whole cluster folders between the two stores' roots: ``folders`` maps each cluster's name to
+    globs, relative to its folder, of entries left out. An entry is chosen by its first path segment (one lookup
+    per entry however many clusters move), so no other folder of either store is touched."""
+
+    def __init__(self, source, destination, folders, **options):
+        # the roots may overlap (a store moving into a folder of itself); the folders are checked per cluster
+        super(ClusterFolders, self).__init__(source, destination, max_listed=UNBOUNDED, check_overlap=False, **options)
+        self.folders = folders
+
+    def selected(self, path):
+        name, _slash, relative = path.partition('/')
+        left_out = self.folders.get(name)
+        return left_out is not None and bool(relative) and not any(
+            fnmatch.fnmatchcase(relative, pattern) for pattern in left_out)
+
+
 class Migration(object):
     """The move of ``names`` (every cluster of the source when empty) from ``source`` to ``destination``."""
 
@@ -123,32 +155,37 @@ class Migration(object):
         self.copied_paths = set()  # paths (relative to the stores) the copy wrote, or would write
         self.warnings = []
         self.copied = self.bytes = 0
-        self.clusters = [ClusterMove(name, source, destination) for name in names or list_clusters(source)]
-        for cluster, _read in self._each(self.clusters, lambda cluster: cluster.read(source, destination)):
-            cluster.judge(source, destination)
+        # every cluster of the source: the top-level folders holding a config (one listing, the reads below)
+        candidates = names or [entry.path for entry in source.list('') if entry.is_dir]
+        self.clusters = [ClusterMove(name, source, destination) for name in candidates]
+        read = self._each(self.clusters, lambda cluster: cluster.read(source, destination))
+        if not names:
+            self.clusters = [cluster for cluster in self.clusters if cluster.refusal or cluster.old is not None]
+        for cluster, _read in read:
+            if cluster in self.clusters:
+                cluster.judge(source, destination)
 
     def _in_source(self):
         """The clusters not refused (so far) that the source holds."""
-        return [cluster for cluster in self.clusters if cluster.refusal is None and cluster.old.cluster is not None]
+        return [cluster for cluster in self.clusters if cluster.refusal is None and cluster.old is not None]
 
     @property
     def refusals(self):
         return dict((cluster.name, cluster.refusal) for cluster in self.clusters if cluster.refusal)
 
-    def _sync(self, clusters, patterns, exclude=(), ignore_existing=False):
-        """One sync of ``patterns`` (globs under each cluster's folder) of ``clusters``, verified."""
+    def _sync(self, clusters, ignore_existing=False):
+        """One sync of the folders of ``clusters``, verified; a config the destination has is left out (it is
+        rewritten there, or about to be, and must stay so)."""
         if not clusters:
             return
-        include = ['%s/%s' % (cluster.name, pattern) for cluster in clusters for pattern in patterns]
-        exclude = ['%s/%s' % (cluster.name, pattern) for cluster in clusters for pattern in exclude]
-        sync = Sync(self.source, self.destination, include, exclude, parallel=self.parallel,
-                    check_mode=self.check_mode, max_listed=UNBOUNDED, ignore_existing=ignore_existing,
-                    check_overlap=False)
+        sync = ClusterFolders(self.source, self.destination,
+                              dict((cluster.name, [CONFIG] if cluster.new is not None else []) for cluster in clusters),
+                              parallel=self.parallel, check_mode=self.check_mode, ignore_existing=ignore_existing)
         report = sync.run()
         self.copied += report.copied
         self.bytes += report.bytes
         self.copied_paths.update(report.copied_paths)
-        if not self.check_mode:
+        if report.copied and not self.check_mode:  # with nothing copied, the run's own comparison was the check
             differences = sync.verify()
             if differences:
                 raise StateStoreError('verification failed: %d entries differ at the destination, first: %s'
@@ -157,20 +194,22 @@ class Migration(object):
     def copy(self):
         """Step 1 for every accepted cluster still in the source."""
         present = self._in_source()
-        self._sync([cluster for cluster in present if not cluster.moved], ['*'], exclude=[CONFIG])
-        self._sync([cluster for cluster in present if cluster.moved], ['*'], exclude=[CONFIG], ignore_existing=True)
-        self._sync([cluster for cluster in present if cluster.new.cluster is None], [CONFIG])
+        self._sync([cluster for cluster in present if not cluster.moved])
+        self._sync([cluster for cluster in present if cluster.moved], ignore_existing=True)
+        copied = Counter(path.split('/', 1)[0] for path in self.copied_paths)
         for cluster in present:
-            cluster.result['copied'] = sorted(path for path in self.copied_paths if path.startswith(cluster.name + '/'))
-        rewrites = [cluster for cluster in present if cluster.new.cluster is not None or not self.check_mode]
+            cluster.result['copied'] = copied[cluster.name]
+        # in check mode a first run's destination has no config to read yet
+        rewrites = [cluster for cluster in present if not cluster.rewritten and (cluster.new is not None or not self.check_mode)]
         for cluster, plan in self._each(rewrites, self._rewrite):
             cluster.result['rewritten'] = [write.path for write in plan.writes]
             self.warnings.extend(plan.warnings)
             self.warnings.extend(finding_warnings(cluster.name, plan.findings, self.validate, self.check_mode))
         for cluster in present:
             cluster.result['spec'] = cluster.spec
-            if cluster not in rewrites:  # check mode, first run: the destination has no config to read yet
+            if cluster.new is None and self.check_mode:
                 cluster.result['rewritten'] = [config_path(cluster.name)]
+            cluster.result.setdefault('rewritten', [])
 
     def _rewrite(self, cluster):
         return update_cluster(self.destination, ClusterRequest(cluster.name, spec=cluster.spec), self.check_mode,
@@ -182,11 +221,10 @@ class Migration(object):
         present = self._in_source()
         if not present:
             return {}
-        exclude = [CONFIG] + self.update_rewrites
-        include = ['%s/*' % cluster.name for cluster in present]
-        exclude = ['%s/%s' % (cluster.name, pattern) for cluster in present for pattern in exclude]
-        comparison = Sync(self.source, self.destination, include, exclude, parallel=self.parallel,
-                          check_mode=True, max_listed=UNBOUNDED, check_overlap=False)
+        left_out = [CONFIG] + self.update_rewrites
+        comparison = ClusterFolders(self.source, self.destination,
+                                    dict((cluster.name, left_out) for cluster in present),
+                                    parallel=self.parallel, check_mode=True)
         report = comparison.run()
         # in check mode nothing was copied: what the copy would bring is not missing
         differing = sorted(set(report.copied_paths) - (self.copied_paths if self.check_mode else set()))
@@ -224,6 +262,10 @@ class Migration(object):
                 'use. Settle each of them (bring the source\'s version over with kops.state_store.sync, or change '
                 'or remove it in the source) and run again'
                 % (self.source.render(cluster.name), self.destination.render(cluster.name), ', '.join(named)))
+
+    def listed_copies(self, limit):
+        """The first ``limit`` paths copied (or to be), in path order."""
+        return sorted(self.copied_paths)[:limit]
 
     def results(self):
         return dict((cluster.name, dict(cluster.result, refused=cluster.refusal)) for cluster in self.clusters)

@@ -78,6 +78,10 @@ options:
     description: How many entries are copied, and clusters read and rewritten, at once.
     type: int
     default: 16
+  max_listed:
+    description: How many copied entries RV(copied_paths) lists at most (the counts stay exact).
+    type: int
+    default: 1000
   validate:
     description: How the rewritten configs are validated, as O(kops.state_store.cluster#module:validate).
     type: str
@@ -125,9 +129,8 @@ clusters:
       description: Whether the destination held it before this run.
       type: bool
     copied:
-      description: Entries copied (relative to the stores), with O(copy=true).
-      type: list
-      elements: str
+      description: How many of its entries were copied (or would be), with O(copy=true).
+      type: int
     rewritten:
       description: Entries the C(configBase) rewrite wrote, with O(copy=true).
       type: list
@@ -144,7 +147,7 @@ clusters:
       moved_before: false
       exists_in_source: true
       exists_in_destination: false
-      copied: [prod.example.com/config, prod.example.com/instancegroup/nodes]
+      copied: 198
       rewritten: [prod.example.com/config]
       spec: {configBase: s3://new-kops-state/prod.example.com}
 copied:
@@ -152,6 +155,12 @@ copied:
   returned: always
   type: int
   sample: 1980
+copied_paths:
+  description: The first O(max_listed) entries copied (or that would be), in path order.
+  returned: always
+  type: list
+  elements: str
+  sample: [prod.example.com/config, prod.example.com/instancegroup/nodes]
 bytes:
   description: Bytes copied (or that would be).
   returned: always
@@ -181,12 +190,13 @@ def main():
             remove_source=dict(type='bool', default=False),
             update_rewrites=dict(type='list', elements='str', default=list(UPDATE_REWRITES)),
             parallel=dict(type='int', default=16),
+            max_listed=dict(type='int', default=1000),
             validate=dict(type='str', choices=list(VALIDATE_MODES), default='strict'),
         ),
         backend_modules=STATE_STORE_BACKENDS,
     )
     params = module.params
-    result = dict(changed=False, clusters={}, copied=0, bytes=0)
+    result = dict(changed=False, clusters={}, copied=0, copied_paths=[], bytes=0)
     with module.store_errors(result):
         names = [check_name(name, 'cluster name') for name in params['clusters']]
         source = open_store(params['source'], side_settings(module.settings, params['source_options']))
@@ -201,7 +211,8 @@ def main():
             if params['remove_source']:
                 migration.remove_source()
         finally:
-            result.update(clusters=migration.results(), copied=migration.copied, bytes=migration.bytes)
+            result.update(clusters=migration.results(), copied=migration.copied, bytes=migration.bytes,
+                          copied_paths=migration.listed_copies(params['max_listed']))
             result['changed'] = any(outcome.get('copied') or outcome.get('rewritten') or outcome.get('source_removed')
                                     for outcome in result['clusters'].values())
     for warning in migration.warnings:

@@ -502,13 +502,17 @@ class S3Backend(Backend):
         self.config = S3Settings(self.settings, location.scheme)
         self.bucket = location.bucket
         self._client = None
+        self._client_lock = threading.Lock()
 
     # -- plumbing -----------------------------------------------------------------------------
     @property
     def client(self):
-        if self._client is None:
-            with s3_errors(self.render(), self.bucket):
-                self._client = client_for_region(self.config, bucket_region(self.config, self.bucket))
+        # one thread makes the client (and asks the bucket's region) while the others of a pool wait for it:
+        # each making its own costs a tenth of a second of CPU
+        with self._client_lock:
+            if self._client is None:
+                with s3_errors(self.render(), self.bucket):
+                    self._client = client_for_region(self.config, bucket_region(self.config, self.bucket))
         return self._client
 
     def _key(self, path):

@@ -112,8 +112,8 @@ def test_a_moved_cluster_only_gains_what_is_missing(stores):
     migration = move(old, new)
     migration.copy()
     assert migration.results()['a.example.com']['moved_before'] is True
-    assert migration.results()['a.example.com']['copied'] == [
-        'a.example.com/backups/etcd/main/2026-12-01T00:00:00Z-000002/etcd.backup.gz']
+    assert migration.results()['a.example.com']['copied'] == 1
+    assert migration.listed_copies(10) == ['a.example.com/backups/etcd/main/2026-12-01T00:00:00Z-000002/etcd.backup.gz']
     assert new.read('a.example.com/kops-version.txt')[0] == b'1.31.0\n'
     assert new.read('a.example.com/secrets/admin')[0] == b'secrets/admin of a.example.com\n'
 
@@ -127,7 +127,7 @@ def test_check_mode_writes_nothing_and_tells_the_plan(stores):
     migration.remove_source()
     assert tree(new) == {} and tree(old) == before
     result = migration.results()['a.example.com']
-    assert sorted(result['copied']) == sorted(written)
+    assert result['copied'] == len(written) and migration.listed_copies(len(written)) == sorted(written)
     assert result['spec'] == dict(configBase=new.render('a.example.com'),
                                   secretStore=new.render('a.example.com/secrets'))
     # what the copy would bring counts as present: the plan removes the source
