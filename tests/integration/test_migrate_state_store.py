@@ -2,6 +2,7 @@
 and between two moto servers with authentication on (two services, each side with its own keys).
 The review workflow (playbooks/review_state_changes.yml) is tested in test_review_playbook.py."""
 
+import re
 import subprocess
 import sys
 
@@ -285,6 +286,46 @@ def test_many_clusters_move_in_one_run_and_a_refused_one_stays_as_it_was(
     assert again.rc == 0, again
     assert tree(stores(old)) == {}
     assert spec_of(stores(new), 'c3.k8s.local')['configBase'] == new + '/c3.k8s.local'
+
+
+def recap(output, host):
+    """The PLAY RECAP counters of ``host``."""
+    line = re.search(r'^%s\s+: (.*)$' % re.escape(host), output, re.MULTILINE).group(1)
+    return dict((name, int(count)) for name, count in re.findall(r'(\w+)=(\d+)', line))
+
+
+def test_each_cluster_of_the_clusters_inventory_moves_on_its_own_host(
+        run_playbook, aws_environment, s3_bucket, stores, tmp_path):
+    """The playbook on hosts as the kops.state_store.clusters inventory makes them (kops_clusters group,
+    kops_cluster_name, kops_state_store): --limit moves only the hosts named, a host whose cluster is taken at
+    the destination fails alone, the others complete, and a re-run touches only what is left."""
+    old, new = 's3://%s' % s3_bucket('old'), 's3://%s' % s3_bucket('new')
+    names = ['prod-a.k8s.local', 'prod-b.k8s.local', 'dev.k8s.local']
+    for name in names:
+        seed(stores(old), name)
+    seed(stores('file://%s' % (tmp_path / 'other')), 'prod-b.k8s.local')
+    theirs = tree(stores('file://%s' % (tmp_path / 'other')))
+    for path, data in theirs.items():
+        stores(new).write(path, data)
+    inventory = tmp_path / 'clusters.yml'
+    inventory.write_text(yaml.safe_dump({'kops_clusters': {'hosts': dict(
+        (name.split('.')[0], dict(kops_cluster_name=name, kops_state_store=old, ansible_connection='local',
+                                  ansible_python_interpreter=sys.executable)) for name in names)}}))
+    args = ['-i', str(inventory), '--limit', 'prod-*']
+
+    result = run_playbook(PLAYBOOK, dict(destination=new), args=args, env=aws_environment)
+    assert result.rc != 0, result
+    assert recap(result.output, 'prod-a')['failed'] == 0 and recap(result.output, 'prod-b')['failed'] == 1, result
+    assert 'is not a copy of' in result.output
+    assert spec_of(stores(new), 'prod-a.k8s.local')['configBase'] == new + '/prod-a.k8s.local'
+    assert dict((path, data) for path, data in tree(stores(new)).items() if path.startswith('prod-b.')) == theirs
+    assert not [path for path in tree(stores(new)) if path.startswith('dev.')]  # not in --limit
+
+    again = run_playbook(PLAYBOOK, dict(destination=new), args=['-i', str(inventory), '--limit', 'prod-a,dev'],
+                         env=aws_environment)
+    assert again.rc == 0, again
+    assert recap(again.output, 'prod-a')['changed'] == 0 and recap(again.output, 'dev')['changed'] > 0, again
+    assert spec_of(stores(new), 'dev.k8s.local')['configBase'] == new + '/dev.k8s.local'
 
 
 def test_delete_source_leaves_no_version_in_a_versioned_bucket(run_playbook, aws_environment, s3_bucket, stores):
