@@ -24,9 +24,10 @@ def backup_store(cluster, etcd_cluster):
 
 
 def snapshot(cluster, etcd_cluster, name):
-    """What a backup's etcd.backup.gz holds: a gzip stream (of a stand-in snapshot holding a Secret)."""
+    """What a backup's etcd.backup.gz holds: a gzip stream (of a stand-in snapshot holding a Secret), the same
+    bytes on every call."""
     return gzip.compress(('etcd snapshot of %s/%s %s: Secret kube-system/token=Backup-Secret-%s'
-                          % (cluster, etcd_cluster, name, name)).encode())
+                          % (cluster, etcd_cluster, name, name)).encode(), mtime=0)
 
 
 def write_backup(backend, cluster, etcd_cluster, name, data=True, meta=True, version='3.5.21', members=3,
