@@ -6,7 +6,7 @@ secret store writes them, and clusters whose key and secret stores are where a t
 import base64
 import datetime
 import json
-import uuid
+import secrets
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -18,12 +18,14 @@ NOW = datetime.datetime.now(UTC).replace(microsecond=0)
 
 
 class CA(object):
-    """A self-signed certificate with its key as kOps makes one (RSA 2048, serial = the key's id in the keyset):
+    """A self-signed certificate with its key as kOps makes one (RSA 2048, serial = the key's id in the keyset,
+    issued at ``not_before``):
     a CA (basic constraints) unless ``is_ca`` is false (the service-account key pair)."""
 
     def __init__(self, common_name, not_before, not_after, is_ca=True):
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.serial = x509.random_serial_number()
+        # kOps's serials: the issue time in nanoseconds, shifted left 32 bits, with 32 random bits (newer = larger)
+        self.serial = int(not_before.timestamp()) * 10 ** 9 << 32 | secrets.randbits(32)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(self.key.public_key())
                    .serial_number(self.serial).not_valid_before(not_before).not_valid_after(not_after))
@@ -47,6 +49,12 @@ class CA(object):
 
 def days(count):
     return NOW + datetime.timedelta(days=count)
+
+
+def ending_in(count):
+    """An end of validity ``count`` days and 12 hours from NOW: a test run that starts hours later still sees
+    ``count`` whole days left."""
+    return days(count) + datetime.timedelta(hours=12)
 
 
 def b64(data):
@@ -84,20 +92,20 @@ class KeyStoreLayout(object):
     """The keysets of one cluster, as kOps would have left them after a CA rotation:
 
     - kubernetes-ca: rotated - the old key distrusted, the new one primary, both with private keys;
-    - etcd-clients-ca: one key ending in 10 days (flagged by expires_within 30);
+    - etcd-clients-ca: one key ending in 10 days and a half (flagged by expires_within 30);
     - apiserver-aggregator-ca: two keys, the new one staged (kops create keypair without --primary), so the old
-      one, ending in 5 days, is still primary;
+      one, ending in 5 days and a half, is still primary;
     - service-account: a key pair whose certificate is not a CA, valid for 10 years;
     - kubernetes-ca's distrusted old key ended 2 days ago (never flagged: it is not trusted).
     Every private key (PEM) is in ``private_pems``."""
 
     def __init__(self):
         old = CA('kubernetes-ca', days(-3650), days(-2))
-        new = CA('kubernetes-ca', days(-30), days(3620))
-        etcd = CA('etcd-clients-ca', days(-3640), days(10))
-        staged_old = CA('apiserver-aggregator-ca', days(-3645), days(5))
-        staged_new = CA('apiserver-aggregator-ca', days(-1), days(3649))
-        account = CA('service-account', days(-10), days(3640), is_ca=False)
+        new = CA('kubernetes-ca', days(-30), ending_in(3620))
+        etcd = CA('etcd-clients-ca', days(-3640), ending_in(10))
+        staged_old = CA('apiserver-aggregator-ca', days(-3645), ending_in(5))
+        staged_new = CA('apiserver-aggregator-ca', days(-1), ending_in(3649))
+        account = CA('service-account', days(-10), ending_in(3640), is_ca=False)
         self.cas = dict(old=old, new=new, etcd=etcd, staged_old=staged_old, staged_new=staged_new, account=account)
         self.distrusted_at = days(-20)
         self.keysets = {
@@ -157,7 +165,3 @@ def cluster_config(name, config_base, key_store=None, secret_store=None):
         lines.append('  secretStore: %s' % secret_store)
     lines.append('  kubernetesVersion: 1.31.4')
     return ('\n'.join(lines) + '\n').encode('utf-8')
-
-
-def unique(prefix):
-    return '%s-%s' % (prefix, uuid.uuid4().hex[:8])

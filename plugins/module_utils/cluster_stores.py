@@ -45,6 +45,8 @@ KEYSET_FILE = 'keyset.yaml'
 SSH_ADMIN_FOLDER = 'ssh/public/admin'
 DEFAULT_EXPIRES_WITHIN = 30  # days
 
+# what Go's big.Int parses in base 10: kOps's key ids are numbers (the newest the largest)
+_NUMERIC_ID = re.compile(r'^[+-]?[0-9]+$')
 # authorized_keys options before the key type (from="...",no-pty ...): quoted strings may hold blanks
 _SSH_OPTIONS = re.compile(r'^(?:[^\s"]|"(?:[^"\\]|\\.)*")+\s+')
 
@@ -99,10 +101,6 @@ def open_cluster_stores(state_backend, name, settings=None):
 
 # -- keysets ----------------------------------------------------------------------------------------
 
-def keyset_path(name):
-    return '%s/%s/%s' % (KEYSETS_FOLDER, name, KEYSET_FILE)
-
-
 def _utc(moment):
     return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
 
@@ -113,7 +111,7 @@ def primary_key_id(keys, primary_id):
     best = None
     for key in keys:
         key_id = str(key.get('id', ''))
-        if key.get('distrustTimestamp') or not key_id.isdigit():
+        if key.get('distrustTimestamp') or not _NUMERIC_ID.match(key_id):
             continue
         if key_id == primary_id:
             return key_id
@@ -257,37 +255,55 @@ def parse_ssh_public_key(text):
         raise KopsObjectError('the SSH public key must be one line ("<type> <base64> [comment]", as in a .pub file); '
                               'got %d key lines' % len(lines))
     line = lines[0]
-    problem = None
+    problems = []  # the line as "<type> <base64> [comment]", then without leading options, as kOps tries it
     for candidate in (line, _SSH_OPTIONS.sub('', line, count=1)):
         fields = candidate.split(None, 2)
         if len(fields) < 2:
-            problem = 'it has no base64 key after the key type'
+            problems.append('it has no base64 key after the key type')
             continue
         try:
             blob = base64.b64decode(fields[1], validate=True)
+        except (binascii.Error, ValueError):
+            problems.append('the key is not valid base64')
+            continue
+        inner = _wire_key_type(blob)
+        if inner is not None and inner != fields[0]:
+            problems.append('its type field says %r but the key data is %r' % (fields[0], inner))
+            continue
+        try:
             serialization.load_ssh_public_key(('%s %s' % (fields[0], fields[1])).encode('ascii'))
-        except (binascii.Error, UnicodeEncodeError):
-            problem = 'the key is not valid base64'
-            continue
         except unsupported:
-            problem = 'key type %r is not supported' % fields[0]
+            problems.append('key type %r is not supported' % fields[0])
             continue
-        except ValueError as exc:  # cryptography's reason: a truncated key, a type the key data does not match
-            problem = str(exc)
+        except ValueError as exc:
+            problems.append('the key data is damaged or truncated (%s)' % exc)
             continue
         return SSHPublicKey(line, fields[0], blob, fields[2].strip() if len(fields) > 2 else '')
+    # the reading that found a key field says more than the one that found none
+    problem = problems[1] if problems[0].startswith('it has no base64') else problems[0]
     raise KopsObjectError('not a valid SSH public key: %s' % problem)
 
 
+def _wire_key_type(blob):
+    """The key type a key's wire form starts with (a length-prefixed string), or None when it holds none."""
+    length = int.from_bytes(blob[:4], 'big') if len(blob) >= 4 else None
+    if length is None or len(blob) < 4 + length:
+        return None
+    try:
+        return blob[4:4 + length].decode('ascii')
+    except UnicodeDecodeError:
+        return None
+
+
 def read_ssh_public_keys(key_store):
-    """{entry path: bytes} of every admin SSH public key entry of ``key_store``."""
+    """{entry path: (key line, version)} of every admin SSH public key entry of ``key_store``."""
     found = {}
     for entry in key_store.list(SSH_ADMIN_FOLDER):
         if entry.is_dir:
             continue
-        data, _version = read_or_none(key_store, entry.path)
+        data, version = read_or_none(key_store, entry.path)
         if data is not None:
-            found[entry.path] = data
+            found[entry.path] = (ssh_key_line(data), version)
     return found
 
 
@@ -312,37 +328,38 @@ def set_ssh_public_key(key_store, key, exclusive=False, check_mode=False):
     """Add ``key`` (an SSHPublicKey) as kOps's ``create sshpublickey`` does (its line written to its entry); with
     ``exclusive``, remove every other admin key afterwards, so the cluster is never left without one."""
     stored = read_ssh_public_keys(key_store)
-    before = dict((path, ssh_key_line(data)) for path, data in stored.items())
+    before = dict((path, line) for path, (line, _version) in stored.items())
     after = dict(before)
     if before.get(key.path) != key.line:
         after[key.path] = key.line
         if not check_mode:
-            _current, version = read_or_none(key_store, key.path)
             key_store.write(key.path, (key.line + '\n').encode('utf-8'),
-                            expect=write_expectation(key_store, version))
+                            expect=write_expectation(key_store, stored.get(key.path, (None, ABSENT))[1]))
     if exclusive:
         for path in sorted(set(before) - {key.path}):
             del after[path]
             if not check_mode:
-                _remove_if_present(key_store, path)
+                _remove_if_present(key_store, path, stored[path][1])
     return SSHKeysChange(before, after)
 
 
 def remove_ssh_public_keys(key_store, key=None, check_mode=False):
     """Remove ``key`` (an SSHPublicKey), or with None every admin key as ``kops delete sshpublickey`` does."""
-    before = dict((path, ssh_key_line(data)) for path, data in read_ssh_public_keys(key_store).items())
-    doomed = [path for path in before if key is None or path == key.path]
+    stored = read_ssh_public_keys(key_store)
+    doomed = [path for path in stored if key is None or path == key.path]
     if not check_mode:
         for path in doomed:
-            _remove_if_present(key_store, path)
+            _remove_if_present(key_store, path, stored[path][1])
+    before = dict((path, line) for path, (line, _version) in stored.items())
     return SSHKeysChange(before, dict((path, line) for path, line in before.items() if path not in doomed))
 
 
-def _remove_if_present(backend, path):
+def _remove_if_present(backend, path, version):
+    """Delete an entry as it was read (a concurrent change fails the task); one already gone is what was asked."""
     try:
-        backend.delete(path)
+        backend.delete(path, expect=write_expectation(backend, version))
     except NotFound:
-        pass  # removed by someone else meanwhile: the outcome asked for
+        pass
 
 
 # -- secrets ----------------------------------------------------------------------------------------
