@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: kops.state_store contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
-"""Controller-side counterpart of StateStoreModule: the same options and error messages for lookups."""
+"""Controller-side counterpart of StateStoreModule: the same options and error messages for the lookup and the
+inventory plugin."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -33,12 +34,22 @@ class StoreLookupBase(LookupBase):
         return dict((name, value if name in kwargs else self._templar.template(value))
                     for name, value in settings.items())
 
-    @contextmanager
     def store_errors(self):
-        try:
-            yield
-        except StateStoreError as exc:
-            raise AnsibleLookupError(error_message(exc))
-        finally:
-            for warning in take_warnings():
-                display.warning(warning)
+        return store_errors(AnsibleLookupError)
+
+
+@contextmanager
+def store_errors(error_type):
+    """Store errors raised as ``error_type`` (the plugin type's Ansible error) with the modules' messages; the
+    warnings of plain-HTTP connections shown on the controller."""
+    try:
+        yield
+    except StateStoreError as exc:
+        raise error_type(error_message(exc))
+    finally:
+        show_transport_warnings()
+
+
+def show_transport_warnings():
+    for warning in take_warnings():
+        display.warning(warning)
