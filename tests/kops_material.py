@@ -127,13 +127,15 @@ class KeyStoreLayout(object):
 
 
 def leaked_private_material(text, pems):
-    """The forms of the private keys ``pems`` found in ``text``: the PEM, kOps's base64 of it, or any base64 line of
-    the PEM body (a key quoted in part)."""
+    """The forms of the private keys ``pems`` found in ``text``: any line of the PEM body, or any 32 characters of
+    kOps's base64 of the PEM (every window starting at a multiple of 4, so any 35 characters quoted from it are
+    found, wherever the quote starts)."""
     found = []
     for pem in pems:
         body = [line for line in pem.decode('ascii').splitlines() if line and not line.startswith('-----')]
-        forms = [pem.decode('ascii'), b64(pem)] + body
-        found += [form[:24] + '...' for form in forms if form in text]
+        stored = b64(pem)
+        windows = [stored[start:start + 32] for start in range(0, len(stored) - 31, 4)]
+        found += [form[:24] + '...' for form in body + windows if form in text]
     return found
 
 
