@@ -437,7 +437,7 @@ class History(object):
         result = dict(changed=changed or initialised, initialised=initialised, folder=self.folder, previous=head, commit=head,
                       clusters=report, message=None)
         if changed:
-            result['message'] = commit_message(self.backend.render(), report)
+            result['message'] = commit_message(self.backend.render().rstrip('/'), report)
         if diff:
             result['diff'] = [item for cluster in sorted(pairs) for item in diffs(
                 cluster, '%s@%s' % (self.folder, head or 'empty'), self.backend.render(), pairs[cluster])]
@@ -605,9 +605,8 @@ class History(object):
             for path, entry in sorted(content.entries.items()):
                 if path not in wanted:
                     plan.add('delete', path, None, entry, entry.version, entry.secret)
-        for step in plan.steps:
-            if step.before is not None and not same(step.before, latest, step.path, opener, cluster):
-                plan.conflicts.append(step.path)
+        plan.conflicts = sorted(step.path for step in plan.steps
+                                if step.before is not None and not same(step.before, latest, step.path, opener, cluster))
         return plan
 
 

@@ -154,7 +154,10 @@ attributes:
   diff_mode:
     description: Reports what changed (or would change) when run with C(--diff).
     support: full
-    details: Secret entries are never shown, only named in the lists.
+    details:
+      - Secret entries are never shown, only named in the lists.
+      - A drift report never reports a change, and Ansible prints the diffs of changed tasks only; set C(changed_when)
+        on the drift task (as the C(kops.state_store.state_store_history) role does) to see them.
 notes:
   - The module runs C(git) on the host it runs on, with that host's git configuration (credential helpers for
     O(push)). Commits are made with the identity of O(author_name) and O(committer_name), not the user's.
@@ -185,12 +188,13 @@ EXAMPLES = r'''
     exclude: ['backups/*']
     push: true
 
-- name: What changed in the store since the last snapshot
+- name: What changed in the store since the last snapshot (changed when it drifted, so --diff shows the differences)
   kops.state_store.history:
     operation: drift
     state_store: s3://my-kops-state
     repository: /srv/kops-history
   register: drift
+  changed_when: drift.drifted | length > 0
   diff: true
 
 - name: Plan a restore of one cluster to the state of a tag
@@ -239,7 +243,7 @@ message:
   description: With O(operation=snapshot), the commit message (null when nothing changed).
   returned: when O(operation=snapshot)
   type: str
-  sample: "Snapshot of s3://my-kops-state/: demo.k8s.local: 0 added, 1 changed, 0 removed\n..."
+  sample: "Snapshot of s3://my-kops-state: demo.k8s.local: 0 added, 1 changed, 0 removed\n..."
 pushed:
   description: Whether O(push) pushed (in check mode, would push) anything.
   returned: when O(push=true)

@@ -33,7 +33,7 @@ SECRETS = {
 }
 PUBLIC = {
     'kops-version.txt': '1.30.4',
-    'pki/issued/kubernetes-ca/keyset.yaml': 'spec:\n  keys:\n  - publicMaterial: cert\n',
+    'addons/bootstrap-channel.yaml': 'kind: Addons\nspec:\n  addons:\n  - name: kops-controller\n',
 }
 GIT_ENVIRONMENT = dict(os.environ, LC_ALL='C', GIT_TERMINAL_PROMPT='0', GIT_LITERAL_PATHSPECS='1',
                        GIT_CONFIG_NOSYSTEM='1', GIT_CONFIG_GLOBAL=os.devnull,
@@ -135,7 +135,7 @@ def test_snapshot_records_public_entries_and_commits_only_on_change(store, repos
     folder = os.path.join(repository, store_folder(store.location), 'a.example.com')
     assert working_tree(folder) == dict((path, written[path]) for path in public)
     log = git(repository, 'log', '--format=%an|%cn|%B')
-    assert log.startswith('Tester|Robot|Snapshot of %s/: a.example.com: %d added, 0 changed, 0 removed'
+    assert log.startswith('Tester|Robot|Snapshot of %s: a.example.com: %d added, 0 changed, 0 removed'
                           % (store.render(), len(public)))
     assert 'a.example.com: %d added, 0 changed, 0 removed; 3 secret entries left out' % len(public) in log
     assert SECRET.encode() not in every_object(repository)
@@ -146,12 +146,12 @@ def test_snapshot_records_public_entries_and_commits_only_on_change(store, repos
 
     store.write('a.example.com/kops-version.txt', b'1.31.0')
     store.write('a.example.com/addons/new.yaml', b'kind: Addons\n')
-    store.delete('a.example.com/pki/issued/kubernetes-ca/keyset.yaml')
+    store.delete('a.example.com/addons/bootstrap-channel.yaml')
     third = history(store, repository).snapshot()
     assert third['changed'] and third['previous'] == first['commit'] != third['commit']
     assert third['clusters']['a.example.com']['added'] == ['addons/new.yaml']
     assert third['clusters']['a.example.com']['changed'] == ['kops-version.txt']
-    assert third['clusters']['a.example.com']['removed'] == ['pki/issued/kubernetes-ca/keyset.yaml']
+    assert third['clusters']['a.example.com']['removed'] == ['addons/bootstrap-channel.yaml']
     assert 'a.example.com: 1 added, 1 changed, 1 removed' in third['message']
     assert git(repository, 'status', '--porcelain') == ''
 
@@ -167,7 +167,7 @@ def test_secrets_are_encrypted_before_they_reach_the_repository(store, repositor
         assert ansible_vault.is_vault_text(files[path])
         assert ansible_vault.decrypt(files[path], PASSWORD, path) == written[path]
     assert SECRET.encode() not in every_object(repository)
-    assert b'publicMaterial: cert' in every_object(repository)  # the scan finds what is there
+    assert b'name: kops-controller' in every_object(repository)  # the scan finds what is there
     assert SECRET not in repr(first)  # the result and its diff
 
     again = history(store, repository, PASSWORD).snapshot(secrets=True)
@@ -189,7 +189,7 @@ def test_check_mode_writes_nothing_not_even_the_repository(store, repository):
     plan = history(store, repository).snapshot(check_mode=True, diff=True)
     assert plan['changed'] and plan['initialised'] and plan['commit'] is None
     assert 'config' in plan['clusters']['a.example.com']['added']
-    assert [item['after_header'] for item in plan['diff']][0].endswith('a.example.com/config')
+    assert any(item['after_header'].endswith('a.example.com/config') and item['before'] == '' for item in plan['diff'])
     assert not os.path.exists(repository)
 
 
@@ -265,14 +265,14 @@ def test_drift_names_what_differs_and_writes_nothing(store, repository):
     store.write('a.example.com/kops-version.txt', b'1.31.0')
     store.write('a.example.com/secrets/admin', b'{"Data": "cm90YXRlZA=="}')
     store.write('a.example.com/addons/new.yaml', b'kind: Addons\n')
-    store.delete('a.example.com/pki/issued/kubernetes-ca/keyset.yaml')
+    store.delete('a.example.com/addons/bootstrap-channel.yaml')
     before = (git(repository, 'rev-parse', 'HEAD'), working_tree(repository))
 
     public = history(store, repository).drift(diff=True)
     report = public['clusters']['a.example.com']
     assert public['drifted'] == ['a.example.com'] and not public['changed']
     assert (report['added'], report['changed'], report['removed']) == (
-        ['addons/new.yaml'], ['kops-version.txt'], ['pki/issued/kubernetes-ca/keyset.yaml'])
+        ['addons/new.yaml'], ['kops-version.txt'], ['addons/bootstrap-channel.yaml'])
     assert report['secrets_not_compared'] == 6  # three left out in the store, three encrypted in the snapshot
     versions = [item for item in public['diff'] if item['after_header'].endswith('kops-version.txt')]
     assert versions[0]['before'] == '1.30.4' and versions[0]['after'] == '1.31.0'
@@ -340,7 +340,8 @@ def test_restore_over_unrecorded_changes_is_refused_naming_them(store, repositor
 
     plan = history(store, repository).restore(['a.example.com'], first, delete=True, force=True, check_mode=True)
     assert plan['forced'] and plan['clusters']['a.example.com']['conflicts'] == ['addons/new.yaml', 'kops-version.txt']
-    assert [step['action'] for step in plan['clusters']['a.example.com']['plan']] == ['delete', 'update']
+    assert [(step['action'], step['path']) for step in plan['clusters']['a.example.com']['plan']] == [
+        ('update', 'kops-version.txt'), ('delete', 'addons/new.yaml')]  # writes first, deletes last
     assert tree(store) == before
 
     forced = history(store, repository).restore(['a.example.com'], first, delete=True, force=True)
