@@ -142,3 +142,7 @@ def test_the_awx_playbook_checks_first_then_queues(run_playbook, laid_out):
     refused = run_playbook('playbooks/etcd_restore.yml', dict(variables, etcd_backup='2026-11-30T11:15:00Z-000004',
                                                               etcd_cluster='main'), env=environment)
     assert refused.rc != 0 and 'its _etcd_backup.meta is missing' in refused.output
+    assert len(command_files(backend)) == 2
+    withdrawn = run_playbook('playbooks/etcd_restore.yml', dict(variables, etcd_restore_state='absent'), env=environment)
+    assert withdrawn.rc == 0 and 'Removed 2 pending restore command(s)' in withdrawn.output, withdrawn
+    assert command_files(backend) == {}
