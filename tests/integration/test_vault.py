@@ -40,14 +40,17 @@ def test_vault_is_not_a_state_store(run_playbook, openbao_server):
 
 
 class Cluster(object):
-    """A cluster name with its masters/nodes IAM roles in moto, and credentials of their instances."""
+    """A cluster name with its masters, nodes and operators IAM roles in moto, and credentials of their holders."""
 
     def __init__(self, moto_server):
         self.name = 'c%s.example.com' % uuid.uuid4().hex[:8]
         self.aws = dict(endpoint_url=moto_server.endpoint, region_name='us-east-1',
                         aws_access_key_id='testing', aws_secret_access_key='testing')
-        for group in ('masters', 'nodes'):
+        for group in ('masters', 'nodes', 'operators'):
             self.create_role(group)
+
+    def arn(self, group):
+        return 'arn:aws:iam::%s:role/%s.%s' % (ACCOUNT, group, self.name)
 
     def create_role(self, group):
         boto3.client('iam', **self.aws).create_role(RoleName='%s.%s' % (group, self.name),
@@ -60,7 +63,7 @@ class Cluster(object):
     def instance_environment(self, group):
         """AWS credentials of an instance of ``group`` (an assumed-role session), and nothing else."""
         credentials = boto3.client('sts', **self.aws).assume_role(
-            RoleArn='arn:aws:iam::%s:role/%s.%s' % (ACCOUNT, group, self.name), RoleSessionName='i-0123')['Credentials']
+            RoleArn=self.arn(group), RoleSessionName='i-0123')['Credentials']
         return dict(AWS_ACCESS_KEY_ID=credentials['AccessKeyId'], AWS_SECRET_ACCESS_KEY=credentials['SecretAccessKey'],
                     AWS_SESSION_TOKEN=credentials['SessionToken'])
 
