@@ -68,8 +68,8 @@ class Git(object):
     def run(self, *arguments, **options):
         rc, out, err = self._run(['-C', self.path] + list(arguments), options.get('data'))
         if rc not in options.get('allowed', (0,)):
-            raise HistoryError('git %s failed in %s: %s' % (arguments[0], self.path,
-                                                           first_line((err or out).decode('utf-8', 'replace'))))
+            why = first_line((err or out).decode('utf-8', 'replace'))
+            raise HistoryError('git %s failed in %s: %s' % (arguments[0], self.path, why))
         return rc, out
 
     def is_repository(self):
@@ -405,8 +405,8 @@ class History(object):
         present = list_clusters(self.backend)
         missing = [name for name in clusters if name not in present and name not in recorded]
         if missing:
-            raise HistoryError('no cluster %s in %s (no %s)' % (', '.join(missing), self.backend.render(),
-                                                               ', '.join(config_path(name) for name in missing)))
+            raise HistoryError('no cluster %s in %s (no %s)' % (
+                ', '.join(missing), self.backend.render(), ', '.join(config_path(name) for name in missing)))
         return present
 
     def snapshot(self, clusters=(), secrets=False, check_mode=False, diff=False):

@@ -260,5 +260,6 @@ def test_push_to_a_bare_remote(run_playbook, environment, tmp_path, secret):
     again = run(run_playbook, environment, **variables)
     assert again.rc == 0 and 'changed=0' in again.output, again
 
-    missing = run(run_playbook, environment, **dict(variables, remote=str(tmp_path / 'no-such-remote.git')))
+    variables['remote'] = str(tmp_path / 'no-such-remote.git')
+    missing = run(run_playbook, environment, **variables)
     assert missing.rc != 0 and 'git push failed' in missing.output, missing
