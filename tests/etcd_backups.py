@@ -47,8 +47,8 @@ def write_control(backend, cluster, etcd_cluster, version='3.5.21', members=3, e
     (the marker with encoding/json, not protojson)."""
     control = backup_store(cluster, etcd_cluster) + '/control'
     backend.write(control + '/etcd-cluster-spec', _go(SPEC % (members, version), extra_space))
-    backend.write(control + '/etcd-cluster-created', json.dumps({'timestamp': 1796000000123456789},
-                                                               separators=(',', ':')).encode())
+    created = json.dumps({'timestamp': 1796000000123456789}, separators=(',', ':'))
+    backend.write(control + '/etcd-cluster-created', created.encode())
 
 
 def write_command(backend, cluster, etcd_cluster, folder, backup, timestamp, version='3.5.21', members=3):

@@ -36,7 +36,6 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     StateStoreError,
     parse_error_message,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
 
 ETCD_CLUSTERS = ('main', 'events')
 DATA_FILE = 'etcd.backup.gz'

@@ -79,8 +79,8 @@ def test_list_restore_and_withdraw(run_playbook, laid_out, tmp_path):
     for restore, diff in zip(queued['restores'], queued['diff']):
         command = pending[restore['etcd_cluster']]['commands']
         assert len(command) == 1 and command[0]['restore_backup']['backup'] == restore['backup']
-        assert restore['command'] == '%s/backups/etcd/%s/control/%s' % (eb.CLUSTER, restore['etcd_cluster'],
-                                                                      command[0]['command'])
+        control = '%s/backups/etcd/%s/control/' % (eb.CLUSTER, restore['etcd_cluster'])
+        assert restore['command'] == control + command[0]['command']
         assert command[0]['command'] == command[0]['time'] + '-000000/_command.json'
         assert written[restore['command']] == (eb.COMMAND % dict(
             timestamp=command[0]['timestamp'], members=3, version='3.5.21', backup=restore['backup'])).encode()
