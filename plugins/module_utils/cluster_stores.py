@@ -207,6 +207,7 @@ def read_keysets(key_store, now=None, expires_within=DEFAULT_EXPIRES_WITHIN):
     """Facts of every keyset of ``key_store`` (a backend), sorted by name, as kOps lists them: the files
     ``private/<name>/keyset.yaml``; other files are not keysets. A keyset that cannot be read is returned with
     ``error`` set (and no keys) so the others are still reported."""
+    _cryptography()  # a missing library fails the whole task, not each keyset
     now = now or datetime.datetime.now(datetime.timezone.utc)
     keysets = []
     for entry in key_store.list(KEYSETS_FOLDER, recursive=True):

@@ -347,3 +347,18 @@ def test_ca_expiry_audit_over_an_inventory_on_s3(run_playbook, moto_server, tmp_
     limited = run_playbook('playbooks/ca_expiry_audit.yml', dict(ca_expiry_audit_hosts='c2.example.com'),
                            args=['-i', str(inventory)], env=env)
     assert limited.rc == 0 and '1 clusters audited' in limited.output, limited
+
+
+def test_without_cryptography_the_modules_say_what_is_missing(run_playbook, tmp_path):
+    """On a host without the cryptography library, keyset_info fails naming it."""
+    state = FileFolder(str(tmp_path / 'state'))
+    state.put('%s/config' % CLUSTER, cluster_config(CLUSTER, os.path.join(state.root, CLUSTER)))
+    ca = CA('kubernetes-ca', days(-1), days(3650))
+    state.put('%s/pki/private/kubernetes-ca/keyset.yaml' % CLUSTER, keyset_yaml('kubernetes-ca', [ca_key(ca)], ca.id))
+    blocked = tmp_path / 'without-cryptography' / 'cryptography'
+    blocked.mkdir(parents=True)
+    (blocked / '__init__.py').write_text('raise ImportError("No module named \'cryptography\'")\n')
+    run = run_playbook('tests/integration/playbooks/cluster_stores_keysets.yml',
+                       dict(store=state.root, cluster=CLUSTER, result_file=str(tmp_path / 'results.json')),
+                       env=clean_aws_environment(PYTHONPATH=str(blocked.parent)))
+    assert run.rc != 0 and 'the cryptography Python library is required' in run.output, run
