@@ -50,8 +50,8 @@ def timed(command, environment, workdir):
     completed = subprocess.run(command, env=environment, cwd=workdir, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - started
     if completed.returncode != 0:
-        sys.exit('%s failed (rc %d):\n%s%s' % (' '.join(command[:2]), completed.returncode, completed.stdout[-3000:],
-                                              completed.stderr[-3000:]))
+        sys.exit('%s failed (rc %d):\n%s%s' % (' '.join(command[:2]), completed.returncode,
+                                               completed.stdout[-3000:], completed.stderr[-3000:]))
     return elapsed, completed.stdout
 
 
@@ -64,7 +64,7 @@ def check_versions(backend, names, version):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition('\n\n')[0])
     parser.add_argument('--clusters', type=int, default=100)
     parser.add_argument('--forks', type=int, default=10)
     parser.add_argument('--repeat', type=int, default=3, help='runs of each inventory listing (median)')

@@ -185,8 +185,8 @@ def broken_stores(tmp_path):
     one.write('wrong-kind.example.com/config', b'apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\n'
                                                b'metadata: {name: wrong-kind.example.com}\n')
     lay_out(one, 'minimal-aws.yaml', 'bad-group.example.com')
-    one.write('bad-group.example.com/instancegroup/nodes', b'apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\n'
-                                                            b'metadata: {name: other}\nspec: {}\n')
+    one.write('bad-group.example.com/instancegroup/nodes',
+              b'apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata: {name: other}\nspec: {}\n')
     lay_out(two, 'minimal_gce.yaml', 'second.example.com')
     lay_out(two, 'minimal_gce.yaml', 'good.example.com')
     return first, second, one, two
