@@ -293,8 +293,9 @@ options:
     default: []
 '''
 
-    # The two sides of a copy (sync, migrate), each with its own backend settings
-    SIDES = r'''
+    # The two sides of a copy, each with its own backend settings: sync (every backend) and move_clusters (the
+    # backends that hold clusters, so no Vault settings)
+    _SIDES_COMMON = r'''
 options:
   source_options:
     description:
@@ -361,6 +362,8 @@ options:
         description: As O(openstack_region_name).
         type: str
         aliases: [region_name]
+'''
+    _SIDES_VAULT = r'''
       vault_token:
         description: As O(vault_token).
         type: str
@@ -373,6 +376,8 @@ options:
       vault_validate_certs:
         description: As O(vault_validate_certs).
         type: bool
+'''
+    _SIDES_DESTINATION = r'''
   destination_options:
     description:
       - Backend settings of the destination only, as O(source_options) for the source.
@@ -382,3 +387,5 @@ options:
     type: dict
     suboptions: *side_settings
 '''
+    SIDES = _SIDES_COMMON + _SIDES_VAULT + _SIDES_DESTINATION
+    STATE_STORE_SIDES = _SIDES_COMMON + _SIDES_DESTINATION

@@ -37,9 +37,13 @@ def store_argument_spec(backend_modules=ENTRY_BACKENDS):
 # Options of the modules that show or select entries (kops.state_store.store.SECRET_PATTERNS and .SECRETS).
 SECRET_PATTERNS_ARGUMENT_SPEC = dict(secret_patterns=dict(type='list', elements='str', default=[], no_log=False))
 SECRETS_ARGUMENT_SPEC = dict(reveal_secrets=dict(type='bool', default=False), **SECRET_PATTERNS_ARGUMENT_SPEC)
-# The settings of one side of a copy (sync's source_options and destination_options): every backend setting,
-# validated (unknown keys refused, credentials no_log) as the top-level options are.
-SIDE_SETTINGS_SPEC = dict(type='dict', options=backend_options(ENTRY_BACKENDS))
+
+
+def side_settings_spec(backend_modules=ENTRY_BACKENDS):
+    """The settings of one side of a copy (source_options, destination_options): the settings of the backends the
+    module serves, validated (unknown keys refused, credentials no_log) as the top-level options are
+    (kops.state_store.store.SIDES, or .STATE_STORE_SIDES without Vault)."""
+    return dict(type='dict', options=backend_options(backend_modules))
 
 
 def store_settings(get_option, spec):

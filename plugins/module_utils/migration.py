@@ -269,4 +269,3 @@ class Migration(object):
 
     def results(self):
         return dict((cluster.name, dict(cluster.result, refused=cluster.refusal)) for cluster in self.clusters)
-

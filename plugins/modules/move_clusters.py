@@ -40,8 +40,7 @@ extends_documentation_fragment:
   - kops.state_store.store.GCS
   - kops.state_store.store.SWIFT
   - kops.state_store.store.OSS
-  - kops.state_store.store.VAULT
-  - kops.state_store.store.SIDES
+  - kops.state_store.store.STATE_STORE_SIDES
 options:
   source:
     description: The store the clusters are in now, for example V(s3://old-kops-state) or V(file:///srv/kops-state).
@@ -169,9 +168,9 @@ bytes:
 '''
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
-    SIDE_SETTINGS_SPEC,
     StateStoreModule,
     side_settings,
+    side_settings_spec,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.cluster import VALIDATE_MODES, check_name
 from ansible_collections.kops.state_store.plugins.module_utils.migration import UPDATE_REWRITES, Migration
@@ -183,8 +182,8 @@ def main():
         argument_spec=dict(
             source=dict(type='str', required=True),
             destination=dict(type='str', required=True),
-            source_options=SIDE_SETTINGS_SPEC,
-            destination_options=SIDE_SETTINGS_SPEC,
+            source_options=side_settings_spec(STATE_STORE_BACKENDS),
+            destination_options=side_settings_spec(STATE_STORE_BACKENDS),
             clusters=dict(type='list', elements='str', default=[]),
             copy=dict(type='bool', default=True),
             remove_source=dict(type='bool', default=False),

@@ -283,11 +283,11 @@ differences:
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
     SECRET_PATTERNS_ARGUMENT_SPEC,
-    SIDE_SETTINGS_SPEC,
     StateStoreModule,
     error_message,
     open_configured_store,
     side_settings,
+    side_settings_spec,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
@@ -311,8 +311,8 @@ def main():
             skip_secrets=dict(type='bool', default=False),
             compare_only=dict(type='bool', default=False),
             ignore_existing=dict(type='bool', default=False),
-            source_options=SIDE_SETTINGS_SPEC,
-            destination_options=SIDE_SETTINGS_SPEC,
+            source_options=side_settings_spec(),
+            destination_options=side_settings_spec(),
             **SECRET_PATTERNS_ARGUMENT_SPEC
         ),
         mutually_exclusive=[('compare_only', 'verify')],
