@@ -19,7 +19,7 @@ from antsibull_docs_parser.parser import Context, parse
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUTPUT = os.path.join(REPO, 'docs', 'reference')
 COLLECTION = 'kops.state_store'
-KINDS = ('module', 'lookup', 'role')
+KINDS = ('module', 'lookup', 'inventory', 'role')
 
 
 def page_name(kind, name):
