@@ -293,9 +293,9 @@ options:
     default: []
 '''
 
-    # The two sides of a copy, each with its own backend settings: sync (every backend) and move_clusters (the
-    # backends that hold clusters, so no Vault settings)
-    _SIDES_COMMON = r'''
+    # The two sides of a copy, each with its own backend settings: sync (every backend) and, without the Vault
+    # settings, move_clusters (the backends that hold clusters). ansible-test reads fragments as plain strings.
+    SIDES = r'''
 options:
   source_options:
     description:
@@ -362,8 +362,7 @@ options:
         description: As O(openstack_region_name).
         type: str
         aliases: [region_name]
-'''
-    _SIDES_VAULT = r'''
+
       vault_token:
         description: As O(vault_token).
         type: str
@@ -376,8 +375,7 @@ options:
       vault_validate_certs:
         description: As O(vault_validate_certs).
         type: bool
-'''
-    _SIDES_DESTINATION = r'''
+
   destination_options:
     description:
       - Backend settings of the destination only, as O(source_options) for the source.
@@ -387,5 +385,81 @@ options:
     type: dict
     suboptions: *side_settings
 '''
-    SIDES = _SIDES_COMMON + _SIDES_VAULT + _SIDES_DESTINATION
-    STATE_STORE_SIDES = _SIDES_COMMON + _SIDES_DESTINATION
+
+    STATE_STORE_SIDES = r'''
+options:
+  source_options:
+    description:
+      - Backend settings of the source only, with the same keys as the store options of this module
+        (O(access_key), O(secret_key), O(profile), O(endpoint_url), O(gcp_service_account_file), ...).
+      - Each key given here replaces, for the source, the option of the same name; a key left out keeps it.
+        The environment (E(AWS_PROFILE), E(S3_ENDPOINT), ...) applies to both sides, below the options.
+      - When the two sides use different identities, give each side its whole identity in its own options
+        (both keys, or a profile), so that none is half taken from the shared options.
+      - Credentials are never logged.
+    type: dict
+    suboptions: &side_settings
+      access_key:
+        description: As O(access_key).
+        type: str
+        aliases: [aws_access_key_id, aws_access_key]
+      secret_key:
+        description: As O(secret_key).
+        type: str
+        aliases: [aws_secret_access_key, aws_secret_key]
+      session_token:
+        description: As O(session_token).
+        type: str
+        aliases: [aws_session_token, security_token]
+      profile:
+        description: As O(profile).
+        type: str
+        aliases: [aws_profile]
+      region:
+        description: As O(region).
+        type: str
+        aliases: [aws_region]
+      endpoint_url:
+        description: As O(endpoint_url).
+        type: str
+        aliases: [aws_endpoint_url, s3_url]
+      gcp_service_account_file:
+        description: As O(gcp_service_account_file).
+        type: path
+      gcp_service_account_contents:
+        description: As O(gcp_service_account_contents).
+        type: raw
+      oss_region:
+        description: As O(oss_region).
+        type: str
+      oss_endpoint:
+        description: As O(oss_endpoint).
+        type: str
+      oss_access_key_id:
+        description: As O(oss_access_key_id).
+        type: str
+      oss_access_key_secret:
+        description: As O(oss_access_key_secret).
+        type: str
+      openstack_cloud:
+        description: As O(openstack_cloud).
+        type: str
+        aliases: [cloud]
+      openstack_auth:
+        description: As O(openstack_auth).
+        type: dict
+        aliases: [auth]
+      openstack_region_name:
+        description: As O(openstack_region_name).
+        type: str
+        aliases: [region_name]
+
+  destination_options:
+    description:
+      - Backend settings of the destination only, as O(source_options) for the source.
+      - An S3 to S3 entry is copied inside the server (C(CopyObject)) only when both sides reach the same
+        service with the same identity; otherwise it is read with the source's settings and written with the
+        destination's.
+    type: dict
+    suboptions: *side_settings
+'''

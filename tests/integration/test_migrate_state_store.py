@@ -308,9 +308,11 @@ def test_each_cluster_of_the_clusters_inventory_moves_on_its_own_host(
     for path, data in theirs.items():
         stores(new).write(path, data)
     inventory = tmp_path / 'clusters.yml'
-    inventory.write_text(yaml.safe_dump({'kops_clusters': {'hosts': dict(
-        (name.split('.', maxsplit=1)[0], dict(kops_cluster_name=name, kops_state_store=old, ansible_connection='local',
-                                  ansible_python_interpreter=sys.executable)) for name in names)}}))
+    hosts = dict((name.split('.', maxsplit=1)[0], dict(kops_cluster_name=name, kops_state_store=old,
+                                                       ansible_connection='local',
+                                                       ansible_python_interpreter=sys.executable))
+                 for name in names)
+    inventory.write_text(yaml.safe_dump({'kops_clusters': {'hosts': hosts}}))
     args = ['-i', str(inventory), '--limit', 'prod-*']
 
     result = run_playbook(PLAYBOOK, dict(destination=new), args=args, env=aws_environment)
