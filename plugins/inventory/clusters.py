@@ -106,6 +106,7 @@ state_stores:
   - gs://staging-kops-state
 spec_fields: [kubernetesVersion, networking, cloudLabels]
 
+---
 # clusters.kops.yml - the store of KOPS_STATE_STORE, groups by the machine types of the nodes, cached for an hour
 plugin: kops.state_store.clusters
 keyed_groups:

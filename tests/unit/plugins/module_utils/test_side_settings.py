@@ -1,7 +1,7 @@
 """The settings of one side of a copy (sync's source_options and destination_options) over the task's shared ones."""
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
-    SIDE_SETTINGS_SPEC,
+    side_settings_spec,
     store_argument_spec,
     side_settings,
 )
@@ -12,7 +12,7 @@ SHARED.update(state_store='s3://shared', access_key='AKIASHARED', secret_key='sh
 
 def test_a_side_takes_the_shared_settings_where_it_gives_none():
     assert side_settings(SHARED, None) == SHARED
-    assert side_settings(SHARED, dict((name, None) for name in SIDE_SETTINGS_SPEC['options'])) == SHARED
+    assert side_settings(SHARED, dict((name, None) for name in side_settings_spec()['options'])) == SHARED
 
 
 def test_each_key_a_side_gives_replaces_the_shared_one_for_that_side_only():
@@ -29,7 +29,7 @@ def test_alias_keys_ansible_keeps_beside_the_names_are_left_out():
 
 
 def test_the_side_spec_has_every_store_setting_with_credentials_no_log():
-    options = SIDE_SETTINGS_SPEC['options']
+    options = side_settings_spec()['options']
     assert sorted(options) == sorted(name for name in store_argument_spec() if name != "state_store")
     credentials = ('access_key', 'secret_key', 'session_token', 'vault_token', 'oss_access_key_secret',
                    'openstack_auth', 'gcp_service_account_contents')
