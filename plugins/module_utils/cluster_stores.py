@@ -200,7 +200,7 @@ def keyset_facts(name, data, where, now, expires_within=DEFAULT_EXPIRES_WITHIN):
         fields.update(_certificate_facts(x509, key, '%s key %s' % (where, key_id), now, horizon))
         fields['expiring'] = fields.pop('ends_soon') and not fields['distrusted']
         facts.append(fields)
-    return dict(name=name, location=where, type=spec.get('type'), primary_id=primary, keys=facts, error=None)
+    return dict(name=name, location=where, type=spec.get('type'), primary_id=primary, certificates=facts, error=None)
 
 
 def read_keysets(key_store, now=None, expires_within=DEFAULT_EXPIRES_WITHIN):
@@ -222,7 +222,7 @@ def read_keysets(key_store, now=None, expires_within=DEFAULT_EXPIRES_WITHIN):
         try:
             keysets.append(keyset_facts(parts[1], data, where, now, expires_within))
         except KopsObjectError as exc:
-            keysets.append(dict(name=parts[1], location=where, type=None, primary_id=None, keys=[], error=str(exc)))
+            keysets.append(dict(name=parts[1], location=where, type=None, primary_id=None, certificates=[], error=str(exc)))
     return keysets
 
 

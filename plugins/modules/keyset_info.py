@@ -19,7 +19,7 @@ description:
     present.
   - A keyset holds the private keys of the cluster's CAs. The module reads them only to tell that they are there -
     private material is never decoded, and never appears in results, diffs, warnings, errors or logs.
-  - Keys whose certificate ends within O(expires_within) days are flagged (RV(keysets[].keys[].expiring)) and listed
+  - Keys whose certificate ends within O(expires_within) days are flagged (RV(keysets[].certificates[].expiring)) and listed
     in RV(expiring), to audit a fleet (see C(playbooks/ca_expiry_audit.yml)).
   - The key store may be on another backend than the state store, a C(vault://) location included (the same
     store options apply to both).
@@ -83,7 +83,7 @@ EXAMPLES = r'''
 
 - name: Show the keys of the Kubernetes CA
   ansible.builtin.debug:
-    msg: "{{ keysets.keysets | selectattr('name', 'equalto', 'kubernetes-ca') | map(attribute='keys') | first }}"
+    msg: "{{ keysets.keysets | selectattr('name', 'equalto', 'kubernetes-ca') | map(attribute='certificates') | first }}"
 '''
 
 RETURN = r'''
@@ -118,8 +118,10 @@ keysets:
       description: Why the keyset could not be read (null when it could); it then has no keys.
       type: str
       sample: null
-    keys:
-      description: The keyset's keys, in their stored order (kOps writes the oldest first).
+    certificates:
+      description:
+        - The keyset's keys (kOps's C(spec.keys)), in their stored order (kOps writes the oldest first), with their
+          certificates' public facts.
       type: list
       elements: dict
       contains:
@@ -211,7 +213,7 @@ def main():
             module.warn('keyset %s was not read: %s' % (keyset['name'], keyset['error']))
     expiring = [dict(keyset=keyset['name'], id=key['id'], subject=key['subject'], is_ca=key['is_ca'],
                      not_after=key['not_after'], days_left=key['days_left'], primary=key['primary'])
-                for keyset in keysets for key in keyset['keys'] if key['expiring']]
+                for keyset in keysets for key in keyset['certificates'] if key['expiring']]
     module.exit_json(changed=False, key_store=stores.key_store.render(), keysets=keysets, expiring=expiring)
 
 

@@ -121,7 +121,7 @@ location:
   returned: when O(key) is given
   type: str
   sample: s3://my-kops-state/demo.k8s.local/pki/ssh/public/admin/5ab37d0a1fd5cd5d7e1e1d2c2b3a4f60
-keys:
+public_keys:
   description: The cluster's admin SSH public keys after the task (or, in check mode, as they would be).
   returned: always
   type: list
@@ -179,8 +179,8 @@ def main():
     result = dict(
         changed=change.changed,
         key_store=key_store.render(),
-        keys=[dict(id=path.rsplit('/', 1)[-1], key=line, location=key_store.render(path))
-              for path, line in sorted(change.after.items())],
+        public_keys=[dict(id=path.rsplit('/', 1)[-1], key=line, location=key_store.render(path))
+                     for path, line in sorted(change.after.items())],
     )
     if key is not None:
         result.update(id=key.id, fingerprint=key.fingerprint, type=key.key_type, location=key_store.render(key.path))

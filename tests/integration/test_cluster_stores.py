@@ -175,7 +175,7 @@ def test_keyset_info(kops_cluster, layout, run_playbook, tmp_path):
     assert sorted(keysets) == sorted(layout.keysets)
     cas = layout.cas
     assert keysets['kubernetes-ca']['primary_id'] == cas['new'].id
-    assert [(key['id'], key['distrusted'], key['private_key']) for key in keysets['kubernetes-ca']['keys']] == \
+    assert [(key['id'], key['distrusted'], key['private_key']) for key in keysets['kubernetes-ca']['certificates']] == \
         [(cas['old'].id, True, True), (cas['new'].id, False, True)]
     assert sorted((item['keyset'], item['id'], item['days_left']) for item in read['expiring']) == \
         [('apiserver-aggregator-ca', cas['staged_old'].id, 5), ('etcd-clients-ca', cas['etcd'].id, 10)]
@@ -197,7 +197,7 @@ def test_a_broken_keyset_is_reported_and_the_others_read(kops_cluster, layout, r
     assert run.rc == 0, run
     keysets = dict((keyset['name'], keyset) for keyset in results(result_file)['read']['keysets'])
     assert 'publicMaterial is not a PEM certificate' in keysets['etcd-clients-ca']['error']
-    assert keysets['kubernetes-ca']['error'] is None and len(keysets['kubernetes-ca']['keys']) == 2
+    assert keysets['kubernetes-ca']['error'] is None and len(keysets['kubernetes-ca']['certificates']) == 2
     assert '[WARNING]: keyset etcd-clients-ca was not read' in run.output
     assert leaked_private_material(run.output, [ca.private_pem]) == []
 
@@ -223,14 +223,14 @@ def test_ssh_public_key(kops_cluster, run_playbook, tmp_path):
     checked = middle['add_ed25519_checked']
     assert checked['changed'] and checked['diff']['before'] == rsa + '\n'
     assert sorted(checked['diff']['after'].splitlines()) == sorted([rsa, ed25519])
-    assert middle['add_ed25519']['changed'] and len(middle['add_ed25519']['keys']) == 2
+    assert middle['add_ed25519']['changed'] and len(middle['add_ed25519']['public_keys']) == 2
     exclusive = middle['exclusive']
-    assert exclusive['changed'] and [key['key'] for key in exclusive['keys']] == [ed25519]
+    assert exclusive['changed'] and [key['key'] for key in exclusive['public_keys']] == [ed25519]
     assert exclusive['diff']['after'] == ed25519 + '\n'
     assert middle['malformed']['failed'] and 'not a valid SSH public key' in middle['malformed']['msg']
     final = results(result_file)
     assert [item['changed'] for item in final['remove_one']['results']] == [False, True]
-    assert final['remove_all']['changed'] and final['remove_all']['keys'] == []
+    assert final['remove_all']['changed'] and final['remove_all']['public_keys'] == []
     assert kops_cluster.keys.names('ssh/public/admin') == []
 
 

@@ -111,9 +111,9 @@ def test_every_keyset_with_its_public_facts(state, layout):
     rotated = found['kubernetes-ca']
     assert rotated['type'] == 'Keypair' and rotated['primary_id'] == new.id and rotated['error'] is None
     assert rotated['location'] == state.render('%s/pki/private/kubernetes-ca/keyset.yaml' % CLUSTER)
-    assert [key['id'] for key in rotated['keys']] == sorted([old.id, new.id], key=int)
-    distrusted, primary = dict((key['id'], key) for key in rotated['keys'])[old.id], \
-        dict((key['id'], key) for key in rotated['keys'])[new.id]
+    assert [key['id'] for key in rotated['certificates']] == sorted([old.id, new.id], key=int)
+    distrusted, primary = dict((key['id'], key) for key in rotated['certificates'])[old.id], \
+        dict((key['id'], key) for key in rotated['certificates'])[new.id]
     assert distrusted == dict(
         id=old.id, primary=False, distrusted=True,
         distrust_timestamp=layout.distrusted_at.strftime('%Y-%m-%dT%H:%M:%SZ'), private_key=True, certificate=True,
@@ -125,9 +125,9 @@ def test_every_keyset_with_its_public_facts(state, layout):
     # a staged key (created without --primary) leaves the older one primary, as spec.primaryId says
     staged = found['apiserver-aggregator-ca']
     assert staged['primary_id'] == layout.cas['staged_old'].id
-    assert [(key['primary'], key['expiring']) for key in staged['keys']] == [(True, True), (False, False)]
-    assert found['etcd-clients-ca']['keys'][0]['expiring'] and found['etcd-clients-ca']['keys'][0]['days_left'] == 10
-    assert found['service-account']['keys'][0]['is_ca'] is False
+    assert [(key['primary'], key['expiring']) for key in staged['certificates']] == [(True, True), (False, False)]
+    assert found['etcd-clients-ca']['certificates'][0]['expiring'] and found['etcd-clients-ca']['certificates'][0]['days_left'] == 10
+    assert found['service-account']['certificates'][0]['is_ca'] is False
     assert leaked_private_material(json.dumps(keysets), layout.private_pems) == []
 
 
@@ -141,17 +141,17 @@ def test_every_keyset_with_its_public_facts(state, layout):
 ])
 def test_expires_within_flags_trusted_keys_ending_soon(state, layout, within, flagged):
     keysets = read_keysets(write_layout(state, layout), now=NOW, expires_within=within)
-    assert [keyset['name'] for keyset in keysets for key in keyset['keys'] if key['expiring']] == flagged
+    assert [keyset['name'] for keyset in keysets for key in keyset['certificates'] if key['expiring']] == flagged
 
 
 def test_days_left_counts_whole_days(layout):
     etcd = layout.cas['etcd']
     data = layout.keysets['etcd-clients-ca']
     later = NOW + datetime.timedelta(days=10, hours=1)
-    key = keyset_facts('etcd-clients-ca', data, 'x', later, expires_within=0)['keys'][0]
+    key = keyset_facts('etcd-clients-ca', data, 'x', later, expires_within=0)['certificates'][0]
     assert key['days_left'] == 0 and not key['expired'] and key['expiring'] is False  # 11 hours left
     ended = keyset_facts('etcd-clients-ca', data, 'x', NOW + datetime.timedelta(days=10, hours=12, seconds=1),
-                         0)['keys'][0]
+                         0)['certificates'][0]
     assert ended['expired'] and ended['expiring'] and ended['days_left'] == -1
     assert ended['serial'] == etcd.id
 
@@ -166,7 +166,7 @@ def test_primary_as_kops_picks_it():
 
 def test_a_key_without_certificate_or_private_key():
     data = keyset_yaml('kubernetes-ca', [dict(id='42')], '42')
-    key = keyset_facts('kubernetes-ca', data, 'x', NOW)['keys'][0]
+    key = keyset_facts('kubernetes-ca', data, 'x', NOW)['certificates'][0]
     assert key['certificate'] is False and key['private_key'] is False and key['not_after'] is None
     assert key['expiring'] is False
 
@@ -194,7 +194,7 @@ def test_broken_keysets_are_reported_without_their_content(state, layout):
         key_store.write('private/broken-%d/keyset.yaml' % number, data)
     keysets = by_name(read_keysets(key_store, now=NOW))
     errors = [keysets['broken-%d' % number]['error'] for number in range(len(broken))]
-    assert all(errors) and all(keysets['broken-%d' % number]['keys'] == [] for number in range(len(broken)))
+    assert all(errors) and all(keysets['broken-%d' % number]['certificates'] == [] for number in range(len(broken)))
     assert keysets['kubernetes-ca']['error'] is None  # the others are still read
     assert 'is not valid YAML at line' in errors[0]
     assert 'publicMaterial is not a PEM certificate' in errors[2] and 'is not base64' in errors[3]
@@ -228,7 +228,7 @@ def test_ssh_key_with_options_and_without_comment():
     assert key.id == parse_ssh_public_key(line).id and key.line == with_options
 
 
-@pytest.mark.parametrize('text, reason', [
+MALFORMED_SSH_KEYS = [
     ('', 'got 0 key lines'),
     ('%s\n%s' % (ssh_public_key('ed25519'), ssh_public_key('ed25519')), 'got 2 key lines'),
     ('ssh-ed25519', 'no base64 key'),
@@ -237,7 +237,11 @@ def test_ssh_key_with_options_and_without_comment():
     ('ssh-rsa %s' % ssh_public_key('ed25519').split()[1], "type field says 'ssh-rsa' but the key data is 'ssh-ed25519'"),
     ('ssh-foo %s' % b64(b'\x00\x00\x00\x07ssh-foo\x00\x00\x00\x01a'), "key type 'ssh-foo' is not supported"),
     ('-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----', 'got 3 key lines'),
-])
+]
+
+
+# ids by reason: the keys are generated anew in each process, and pytest-xdist's workers must collect alike
+@pytest.mark.parametrize('text, reason', MALFORMED_SSH_KEYS, ids=[reason for _text, reason in MALFORMED_SSH_KEYS])
 def test_malformed_ssh_keys_are_refused(text, reason):
     with pytest.raises(KopsObjectError, match=reason):
         parse_ssh_public_key(text)
