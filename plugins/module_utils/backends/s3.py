@@ -342,10 +342,11 @@ def md5_from_etag(etag):
 
 
 @contextmanager
-def s3_errors(target, bucket, objects=True):
+def s3_errors(target, bucket, objects=True, endpoint=None):
     """Translate boto3 exceptions raised inside into the collection's error types. ``target`` names what
     was accessed in messages (an entry location), ``bucket`` the bucket; ``objects`` is False for
-    requests on the bucket itself (policy, ownership), where a missing object is no explanation."""
+    requests on the bucket itself (policy, ownership), where a missing object is no explanation;
+    ``endpoint``, the URL the client talks to, names the server when a connection breaks mid-answer."""
     from boto3.exceptions import Boto3Error
     from botocore import exceptions
     from urllib3.exceptions import HTTPError
@@ -365,7 +366,8 @@ def s3_errors(target, bucket, objects=True):
     except (exceptions.BotoCoreError, Boto3Error) as exc:
         raise BackendFailure('S3 request for %s failed: %s' % (target, exc))
     except (HTTPError, HTTPException) as exc:  # a response body cut off while it is read
-        raise BackendFailure('the connection to the S3 endpoint broke while reading %s: %s' % (target, first_line(exc)))
+        raise BackendFailure('the connection to the S3 endpoint%s broke while reading %s: %s'
+                             % (' %s' % endpoint if endpoint else '', target, first_line(exc)))
 
 
 def client_error(exc, target, bucket, objects=True):
@@ -412,7 +414,7 @@ class BucketSettings(object):
         self.client = client_for_bucket(settings, bucket, scheme)
 
     def _errors(self, what):
-        return s3_errors('the %s of bucket %s' % (what, self.bucket), self.bucket, objects=False)
+        return s3_errors('the %s of bucket %s' % (what, self.bucket), self.bucket, objects=False, endpoint=self._endpoint())
 
     def _get(self, call, missing_code, what):
         """The answer of a Get call, or None when S3 answers ``missing_code`` (nothing set)."""
@@ -515,6 +517,10 @@ class S3Backend(Backend):
                     self._client = client_for_region(self.config, bucket_region(self.config, self.bucket))
         return self._client
 
+    def _endpoint(self):
+        """The URL the client talks to, once there is a client."""
+        return self._client.meta.endpoint_url if self._client is not None else None
+
     def _key(self, path):
         return '/'.join(part for part in (self.location.key, path) if part)
 
@@ -523,7 +529,7 @@ class S3Backend(Backend):
         return "entry '%s' in %s" % (path, self.render()) if path else self.render()
 
     def _errors(self, path):
-        return s3_errors(self._target(path), self.bucket)
+        return s3_errors(self._target(path), self.bucket, endpoint=self._endpoint())
 
     def _default_encryption(self):
         """The bucket's default SSE algorithm (s3:// only; kOps never asks for do://)."""
@@ -687,7 +693,7 @@ class S3Backend(Backend):
             arguments['Delimiter'] = '/'
         trust_etags = self._listed_etags_are_md5s()
         entries = []
-        with s3_errors(self.render(prefix), self.bucket):
+        with s3_errors(self.render(prefix), self.bucket, endpoint=self._endpoint()):
             for page in self.client.get_paginator('list_objects_v2').paginate(**arguments):
                 for folder in page.get('CommonPrefixes', []):
                     entries.append(Entry(folder['Prefix'][root_length:].rstrip('/'), is_dir=True))
@@ -708,7 +714,7 @@ class S3Backend(Backend):
 
         folder = self._key(prefix) + '/'
         versions, markers = [], []
-        with s3_errors("the versions below '%s' in %s" % (prefix, self.render()), self.bucket):
+        with s3_errors("the versions below '%s' in %s" % (prefix, self.render()), self.bucket, endpoint=self._endpoint()):
             try:
                 for page in self.client.get_paginator('list_object_versions').paginate(Bucket=self.bucket, Prefix=folder):
                     versions.extend(item for item in page.get('Versions', []) if item['Key'].startswith(folder))
@@ -732,7 +738,8 @@ class S3Backend(Backend):
         from botocore.exceptions import ClientError
 
         failed, removed = [], 0
-        with s3_errors("the old versions below '%s' in %s" % (prefix, self.render()), self.bucket):
+        with s3_errors("the old versions below '%s' in %s" % (prefix, self.render()), self.bucket,
+                       endpoint=self._endpoint()):
             for start in range(0, len(doomed), DELETE_BATCH):
                 batch = doomed[start:start + DELETE_BATCH]
                 try:
