@@ -414,7 +414,8 @@ class BucketSettings(object):
         self.client = client_for_bucket(settings, bucket, scheme)
 
     def _errors(self, what):
-        return s3_errors('the %s of bucket %s' % (what, self.bucket), self.bucket, objects=False, endpoint=self._endpoint())
+        return s3_errors('the %s of bucket %s' % (what, self.bucket), self.bucket, objects=False,
+                         endpoint=self.client.meta.endpoint_url)
 
     def _get(self, call, missing_code, what):
         """The answer of a Get call, or None when S3 answers ``missing_code`` (nothing set)."""
