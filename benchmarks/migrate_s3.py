@@ -76,10 +76,6 @@ class MigrationBench(Bench):
             list(pool.map(put, entries.items()))
         return entries
 
-    def listing(self, bucket):
-        pages = self.client.get_paginator('list_objects_v2').paginate(Bucket=bucket)
-        return dict((item['Key'], item['ETag']) for page in pages for item in page.get('Contents', []))
-
     def check_moved(self, source_bucket, dest_bucket, clusters):
         source, dest = self.listing(source_bucket), self.listing(dest_bucket)
         others = dict((key, etag) for key, etag in source.items() if not key.endswith('/config'))

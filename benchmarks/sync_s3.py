@@ -93,11 +93,13 @@ class Bench(object):
             with open(target, 'wb') as handle:
                 handle.write(data)
 
+    def listing(self, bucket):
+        """{key: ETag} of a bucket."""
+        pages = self.client.get_paginator('list_objects_v2').paginate(Bucket=bucket)
+        return dict((item['Key'], item['ETag']) for page in pages for item in page.get('Contents', []))
+
     def check_equal(self, source_bucket, dest_bucket):
-        def listing(bucket):
-            pages = self.client.get_paginator('list_objects_v2').paginate(Bucket=bucket)
-            return dict((item['Key'], item['ETag']) for page in pages for item in page.get('Contents', []))
-        if listing(source_bucket) != listing(dest_bucket):
+        if self.listing(source_bucket) != self.listing(dest_bucket):
             raise SystemExit('copy incomplete: %s differs from %s' % (dest_bucket, source_bucket))
 
     # -- tools ----------------------------------------------------------------------------------

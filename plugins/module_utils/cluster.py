@@ -245,9 +245,14 @@ class StoredCluster(object):
         self.groups = groups  # {ig name: (document, version)}, sorted by name
 
 
-def read_cluster(backend, name):
+def read_config(backend, name):
+    """(the cluster's Cluster document or None, the version read) of ``<name>/config``."""
     data, version = read_or_none(backend, config_path(name))
-    cluster = None if data is None else parse_stored(data, 'Cluster', name, backend.render(config_path(name)))
+    return (None if data is None else parse_stored(data, 'Cluster', name, backend.render(config_path(name)))), version
+
+
+def read_cluster(backend, name):
+    cluster, version = read_config(backend, name)
     groups = {}
     for entry in backend.list('%s/%s' % (name, IG_FOLDER)):
         if entry.is_dir:

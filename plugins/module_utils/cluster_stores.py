@@ -27,7 +27,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.cluster import (
     check_name,
     config_path,
     load_documents,
-    parse_stored,
+    read_config,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.entries import read_or_none, write_expectation
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
@@ -87,12 +87,11 @@ def open_cluster_stores(state_backend, name, settings=None):
     and spec.secretStore, else ``<configBase>/pki`` and ``<configBase>/secrets`` (configBase itself defaults to
     ``<state store>/<name>``). ``settings`` are the backend options the stores are opened with."""
     check_name(name, 'cluster name')
-    data, _version = read_or_none(state_backend, config_path(name))
-    where = state_backend.render(config_path(name))
-    if data is None:
+    cluster = read_config(state_backend, name)[0]
+    if cluster is None:
         raise KopsObjectError('cluster %s does not exist: there is no %s (its config names its key store and '
-                              'secret store)' % (name, where))
-    spec = parse_stored(data, 'Cluster', name, where).get('spec') or {}
+                              'secret store)' % (name, state_backend.render(config_path(name))))
+    spec = cluster.get('spec') or {}
     config_base = str(spec.get('configBase') or state_backend.render(name))
     key_store = str(spec.get('keyStore') or _below(config_base, 'pki'))
     secret_store = str(spec.get('secretStore') or _below(config_base, 'secrets'))

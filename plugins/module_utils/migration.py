@@ -29,10 +29,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.kops.state_store.plugins.module_utils.cluster import (
-    CONFIG, ClusterRequest, config_path, delete_cluster, finding_warnings, parse_stored,
-    update_cluster,
+    CONFIG, ClusterRequest, config_path, delete_cluster, finding_warnings, read_config, update_cluster,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.entries import read_or_none
 from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, StateStoreError
 from ansible_collections.kops.state_store.plugins.module_utils.sync import Sync, check_not_overlapping
 
@@ -46,12 +44,6 @@ STORE_FIELDS = ('keyStore', 'secretStore')
 NAMED = 5
 #: every copied path is kept (the check-mode comparison needs them all), however many
 UNBOUNDED = 1 << 62
-
-
-def read_config(backend, name):
-    """A cluster's config document, or None."""
-    data = read_or_none(backend, config_path(name))[0]
-    return None if data is None else parse_stored(data, 'Cluster', name, backend.render(config_path(name)))
 
 
 class ClusterMove(object):
@@ -73,8 +65,8 @@ class ClusterMove(object):
 
     def read(self, source, destination):
         """Read both configs (the instance groups move as entries; the rewrite reads them when it writes)."""
-        self.old = read_config(source, self.name)
-        self.new = read_config(destination, self.name)
+        self.old = read_config(source, self.name)[0]
+        self.new = read_config(destination, self.name)[0]
         self.old_spec = (self.old or {}).get('spec') or {}
         self.new_spec = (self.new or {}).get('spec') or {}
         # moved by an earlier run: from then on kops update writes at the destination and people may use it,
