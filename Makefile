@@ -46,8 +46,8 @@ lint: setup
 # the backend contract suites and tests/reliability; rewrites docs/reliability.md on purpose (make test writes the
 # same figures to build/reliability.md only)
 reliability: setup
-	KOPS_RELIABILITY_PAGE=docs/reliability.md $(BIN)/python -m pytest tests/unit/plugins/module_utils/test_local_backend.py \
-	  tests/unit/plugins/module_utils/test_memfs_backend.py tests/integration/backends tests/reliability
+	KOPS_RELIABILITY_PAGE=docs/reliability.md $(BIN)/python -m pytest tests/unit/plugins/module_utils/backends/test_local_backend.py \
+	  tests/unit/plugins/module_utils/backends/test_memfs_backend.py tests/integration/backends tests/reliability
 
 # sanity and unit tests on the oldest and newest supported ansible-core; the server-backed backend suites on the
 # oldest supported SDKs

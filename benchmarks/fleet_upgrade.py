@@ -33,13 +33,13 @@ sys.path.insert(0, os.path.join(REPO, 'tests'))
 sys.path.insert(0, COLLECTIONS)
 
 from servers.moto import MotoServer, clean_aws_environment  # noqa: E402  (the test suite's moto launcher)
-from kops_fleet import lay_out_fleet  # noqa: E402  (the tests' kOps layout of the fixtures)
+from support.kops_fleet import lay_out_fleet  # noqa: E402  (the tests' kOps layout of the fixtures)
 
 import boto3  # noqa: E402
 import yaml  # noqa: E402
 
-from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl  # noqa: E402
-from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store  # noqa: E402
+from ansible_collections.kops.state_store.plugins.module_utils.kops import cluster as cl
+from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
 FLEET_PLAYBOOK = os.path.join(REPO, 'playbooks', 'fleet_upgrade.yml')
 LOOP_PLAYBOOK = os.path.join(REPO, 'benchmarks', 'fleet_loop_playbook.yml')

@@ -2,7 +2,7 @@
 # Copyright: kops.state_store contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """Action plugin of the history module: hands the play's vault password to the module when secrets are asked
-for. The module encrypts and decrypts in its own memory (module_utils/ansible_vault.py), so no secret entry
+for. The module encrypts and decrypts in its own memory (module_utils/workflows/ansible_vault_file.py), so no secret entry
 travels in clear between the module and the controller, and none is written in clear (docs/history.md)."""
 
 from __future__ import absolute_import, division, print_function

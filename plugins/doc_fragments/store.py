@@ -6,11 +6,70 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
+import yaml
+
+from ansible_collections.kops.state_store.plugins.module_utils.backends import gcs, oss, s3, swift, vault_kv
+from ansible_collections.kops.state_store.plugins.module_utils.registry import ENTRY_BACKENDS, STATE_STORE_BACKENDS
+
+#: the fragment (an attribute below) documenting each backend's settings
+FRAGMENT_OF = {s3: 'S3', gcs: 'GCS', swift: 'SWIFT', oss: 'OSS', vault_kv: 'VAULT'}
+
+SIDE_OPTIONS_DESCRIPTION = [
+    'Backend settings of the source only, with the same keys as the store options of this module (O(access_key), '
+    'O(secret_key), O(profile), O(endpoint_url), O(gcp_service_account_file), ...).',
+    'Each key given here replaces, for the source, the option of the same name; a key left out keeps it. The '
+    'environment (E(AWS_PROFILE), E(S3_ENDPOINT), ...) applies to both sides, below the options.',
+    'When the two sides use different identities, give each side its whole identity in its own options (both keys, '
+    'or a profile), so that none is half taken from the shared options.',
+    'Credentials are never logged.',
+]
+DESTINATION_OPTIONS_DESCRIPTION = [
+    'Backend settings of the destination only, as O(source_options) for the source.',
+    'An S3 to S3 entry is copied inside the server (C(CopyObject)) only when both sides reach the same service with '
+    'the same identity; otherwise it is read with the source\'s settings and written with the destination\'s.',
+]
+
+
+def backends_options(fragment, backend_modules):
+    """One fragment documenting the settings of every backend of ``backend_modules`` (the registry's own tuples, which
+    also build the modules' argument specs), from the per-backend fragments of ``fragment``."""
+    options = {}
+    for backend_module in backend_modules:
+        options.update(yaml.safe_load(getattr(fragment, FRAGMENT_OF[backend_module]))['options'])
+    return json.dumps(dict(options=options), indent=2)
+
+
+def cluster_option(former_name=False):
+    """The cluster a cluster-scoped module works on (docs/architecture.md: the cluster is O(cluster)); with
+    ``former_name``, the deprecated alias O(name) the etcd modules took before."""
+    description = ['The kOps cluster, for example V(demo.k8s.local). Defaults to the E(KOPS_CLUSTER_NAME) environment '
+                   'variable, as in kOps.']
+    option = dict(description=description, type='str', required=True)
+    if former_name:
+        description.append('The alias O(name) is deprecated and will be removed in version 1.0.0.')
+        option['aliases'] = ['name']
+    return json.dumps(dict(options=dict(cluster=option)), indent=2)
+
+
+def side_options(backend_modules):
+    """The documentation of source_options and destination_options, written from the argument specs of the backends
+    (their OPTIONS), which also validate the two options (ansible_support.side_settings_spec): one source for both.
+    JSON is YAML."""
+    suboptions = {}
+    for backend_module in backend_modules:
+        for name, spec in backend_module.OPTIONS.items():
+            suboptions[name] = dict(description='As O(%s).' % name, type=spec['type'])
+            if spec.get('aliases'):
+                suboptions[name]['aliases'] = list(spec['aliases'])
+    return json.dumps(dict(options=dict(
+        source_options=dict(description=SIDE_OPTIONS_DESCRIPTION, type='dict', suboptions=suboptions),
+        destination_options=dict(description=DESTINATION_OPTIONS_DESCRIPTION, type='dict', suboptions=suboptions),
+    )), indent=2)
+
 
 class ModuleDocFragment(object):
-    # Options every module and the lookup share. Modules read the environment and the kOps config
-    # files of the host they run on, the lookup those of the controller. Each backend's settings
-    # take their environment variables inside the backend (kOps's rules), so both read them alike.
     # The store location, which every module and the lookup take. Modules read the environment and the kOps
     # config files of the host they run on, the lookup those of the controller. The settings of each backend
     # are fragments of their own below; each backend reads its environment variables itself (kOps's rules),
@@ -293,173 +352,14 @@ options:
     default: []
 '''
 
-    # The two sides of a copy, each with its own backend settings: sync (every backend) and, without the Vault
-    # settings, move_clusters (the backends that hold clusters). ansible-test reads fragments as plain strings.
-    SIDES = r'''
-options:
-  source_options:
-    description:
-      - Backend settings of the source only, with the same keys as the store options of this module
-        (O(access_key), O(secret_key), O(profile), O(endpoint_url), O(gcp_service_account_file), ...).
-      - Each key given here replaces, for the source, the option of the same name; a key left out keeps it.
-        The environment (E(AWS_PROFILE), E(S3_ENDPOINT), ...) applies to both sides, below the options.
-      - When the two sides use different identities, give each side its whole identity in its own options
-        (both keys, or a profile), so that none is half taken from the shared options.
-      - Credentials are never logged.
-    type: dict
-    suboptions: &side_settings
-      access_key:
-        description: As O(access_key).
-        type: str
-        aliases: [aws_access_key_id, aws_access_key]
-      secret_key:
-        description: As O(secret_key).
-        type: str
-        aliases: [aws_secret_access_key, aws_secret_key]
-      session_token:
-        description: As O(session_token).
-        type: str
-        aliases: [aws_session_token, security_token]
-      profile:
-        description: As O(profile).
-        type: str
-        aliases: [aws_profile]
-      region:
-        description: As O(region).
-        type: str
-        aliases: [aws_region]
-      endpoint_url:
-        description: As O(endpoint_url).
-        type: str
-        aliases: [aws_endpoint_url, s3_url]
-      gcp_service_account_file:
-        description: As O(gcp_service_account_file).
-        type: path
-      gcp_service_account_contents:
-        description: As O(gcp_service_account_contents).
-        type: raw
-      oss_region:
-        description: As O(oss_region).
-        type: str
-      oss_endpoint:
-        description: As O(oss_endpoint).
-        type: str
-      oss_access_key_id:
-        description: As O(oss_access_key_id).
-        type: str
-      oss_access_key_secret:
-        description: As O(oss_access_key_secret).
-        type: str
-      openstack_cloud:
-        description: As O(openstack_cloud).
-        type: str
-        aliases: [cloud]
-      openstack_auth:
-        description: As O(openstack_auth).
-        type: dict
-        aliases: [auth]
-      openstack_region_name:
-        description: As O(openstack_region_name).
-        type: str
-        aliases: [region_name]
-
-      vault_token:
-        description: As O(vault_token).
-        type: str
-      vault_aws_iam_role:
-        description: As O(vault_aws_iam_role).
-        type: str
-      vault_ca_cert:
-        description: As O(vault_ca_cert).
-        type: path
-      vault_validate_certs:
-        description: As O(vault_validate_certs).
-        type: bool
-
-  destination_options:
-    description:
-      - Backend settings of the destination only, as O(source_options) for the source.
-      - An S3 to S3 entry is copied inside the server (C(CopyObject)) only when both sides reach the same
-        service with the same identity; otherwise it is read with the source's settings and written with the
-        destination's.
-    type: dict
-    suboptions: *side_settings
-'''
-
-    STATE_STORE_SIDES = r'''
-options:
-  source_options:
-    description:
-      - Backend settings of the source only, with the same keys as the store options of this module
-        (O(access_key), O(secret_key), O(profile), O(endpoint_url), O(gcp_service_account_file), ...).
-      - Each key given here replaces, for the source, the option of the same name; a key left out keeps it.
-        The environment (E(AWS_PROFILE), E(S3_ENDPOINT), ...) applies to both sides, below the options.
-      - When the two sides use different identities, give each side its whole identity in its own options
-        (both keys, or a profile), so that none is half taken from the shared options.
-      - Credentials are never logged.
-    type: dict
-    suboptions: &side_settings
-      access_key:
-        description: As O(access_key).
-        type: str
-        aliases: [aws_access_key_id, aws_access_key]
-      secret_key:
-        description: As O(secret_key).
-        type: str
-        aliases: [aws_secret_access_key, aws_secret_key]
-      session_token:
-        description: As O(session_token).
-        type: str
-        aliases: [aws_session_token, security_token]
-      profile:
-        description: As O(profile).
-        type: str
-        aliases: [aws_profile]
-      region:
-        description: As O(region).
-        type: str
-        aliases: [aws_region]
-      endpoint_url:
-        description: As O(endpoint_url).
-        type: str
-        aliases: [aws_endpoint_url, s3_url]
-      gcp_service_account_file:
-        description: As O(gcp_service_account_file).
-        type: path
-      gcp_service_account_contents:
-        description: As O(gcp_service_account_contents).
-        type: raw
-      oss_region:
-        description: As O(oss_region).
-        type: str
-      oss_endpoint:
-        description: As O(oss_endpoint).
-        type: str
-      oss_access_key_id:
-        description: As O(oss_access_key_id).
-        type: str
-      oss_access_key_secret:
-        description: As O(oss_access_key_secret).
-        type: str
-      openstack_cloud:
-        description: As O(openstack_cloud).
-        type: str
-        aliases: [cloud]
-      openstack_auth:
-        description: As O(openstack_auth).
-        type: dict
-        aliases: [auth]
-      openstack_region_name:
-        description: As O(openstack_region_name).
-        type: str
-        aliases: [region_name]
-
-  destination_options:
-    description:
-      - Backend settings of the destination only, as O(source_options) for the source.
-      - An S3 to S3 entry is copied inside the server (C(CopyObject)) only when both sides reach the same
-        service with the same identity; otherwise it is read with the source's settings and written with the
-        destination's.
-    type: dict
-    suboptions: *side_settings
-'''
+    def __init__(self):
+        # Built, not written out (ansible-test reads only string constants of a fragment class, and skips this).
+        # The settings of the backends a module serves, as the registry's tuples give them to its argument spec:
+        # those that hold state stores, and those that hold entries (Vault too).
+        self.STATE_STORE_BACKENDS = backends_options(self, STATE_STORE_BACKENDS)
+        self.ENTRY_BACKENDS = backends_options(self, ENTRY_BACKENDS)
+        # sync's sides take every backend's settings, move_clusters's those of the backends that hold clusters
+        self.SIDES = side_options(ENTRY_BACKENDS)
+        self.STATE_STORE_SIDES = side_options(STATE_STORE_BACKENDS)
+        self.CLUSTER = cluster_option()
+        self.CLUSTER_FORMERLY_NAME = cluster_option(former_name=True)

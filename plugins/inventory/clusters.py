@@ -39,10 +39,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
+  - kops.state_store.store.STATE_STORE_BACKENDS
 options:
   plugin:
     description: The name of this plugin; it makes the file a configuration of this plugin.
@@ -136,7 +133,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import error_message, store_settings
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
-from ansible_collections.kops.state_store.plugins.module_utils.fleet import cluster_facts, read_clusters
+from ansible_collections.kops.state_store.plugins.module_utils.kops.fleet import cluster_facts, read_clusters
 from ansible_collections.kops.state_store.plugins.module_utils.registry import (
     STATE_STORE_BACKENDS,
     backend_options,

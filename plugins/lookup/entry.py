@@ -20,11 +20,7 @@ author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
-  - kops.state_store.store.VAULT
+  - kops.state_store.store.ENTRY_BACKENDS
   - kops.state_store.store.PLUGINS
   - kops.state_store.store.SECRETS
   - kops.state_store.store.SECRET_PATTERNS
@@ -88,12 +84,13 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     open_entry_target,
     open_folder_target,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.entries import is_secret, list_entries
+from ansible_collections.kops.state_store.plugins.module_utils.entries import list_entries
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotFound,
     StateStoreError,
     parse_error_message,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.redaction import is_secret
 from ansible_collections.kops.state_store.plugins.plugin_utils.store_lookup import StoreLookupBase
 
 
@@ -119,22 +116,22 @@ class LookupModule(StoreLookupBase):
     def run(self, terms, variables=None, **kwargs):
         settings = self.store_settings(variables, **kwargs)
         reveal = self.get_option('reveal_secrets')
-        patterns = self.get_option('secret_patterns')
+        secret_patterns = self.get_option('secret_patterns')
         results = []
         with self.store_errors():
             for term in terms:
                 if self.get_option('list'):
                     backend, path = open_folder_target(settings, term)
-                    results.extend(list_entries(backend, path, self.get_option('recursive'), reveal, patterns))
+                    results.extend(list_entries(backend, path, self.get_option('recursive'), reveal, secret_patterns))
                 else:
-                    results.append(self._read(settings, term, reveal, patterns))
+                    results.append(self._read(settings, term, reveal, secret_patterns))
         return results
 
-    def _read(self, settings, term, reveal, patterns):
+    def _read(self, settings, term, reveal, secret_patterns):
         backend, path = open_entry_target(settings, term)
         location = backend.render(path)
         refusal = StateStoreError('%s is a secret entry; set reveal_secrets=true to read it' % location)
-        if not reveal and is_secret(backend, path, patterns):
+        if not reveal and is_secret(backend, path, secret_patterns):
             raise refusal  # before reading: the secret never reaches the controller
         try:
             data, _version = backend.read(path)

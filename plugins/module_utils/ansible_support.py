@@ -13,19 +13,19 @@ from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.kops.state_store.plugins.module_utils.backends.transport import take_warnings
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     MissingLibrary,
     OutdatedLibrary,
     StateStoreError,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.resolve import resolve_state_store
-from ansible_collections.kops.state_store.plugins.module_utils.transport import take_warnings
 from ansible_collections.kops.state_store.plugins.module_utils.registry import (
     ENTRY_BACKENDS,
     backend_options,
     open_entry,
     open_store,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.resolve import resolve_state_store
 
 
 def store_argument_spec(backend_modules=ENTRY_BACKENDS):

@@ -11,7 +11,7 @@ __metaclass__ = type
 import base64
 
 from ansible_collections.kops.state_store.plugins.module_utils.errors import NotFound
-from ansible_collections.kops.state_store.plugins.module_utils.secrets import is_secret_location, looks_secret, redacted
+from ansible_collections.kops.state_store.plugins.module_utils.redaction import is_secret, redacted
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
 
 
@@ -60,13 +60,6 @@ def remove_entry(backend, path, check_mode=False):
     return Change(True, before, None)
 
 
-def is_secret(backend, path, patterns=(), contents=(), marked_secret=False):
-    """Secret when the user says so, by where the entry is (secrets.is_secret_location) or when one of
-    ``contents`` (the entry's bytes before and after a change; None for absent) is secret material."""
-    return (marked_secret or is_secret_location(backend.location.join(path), path, patterns)
-            or any(looks_secret(data) for data in contents))
-
-
 def content_fields(data, secret, reveal):
     """Result fields showing one entry's content: UTF-8 text, else base64; redacted when secret."""
     if secret and not reveal:
@@ -89,12 +82,12 @@ def diff_text(data, secret, reveal):
         return '<binary content: %d bytes>\n' % len(data)
 
 
-def list_entries(backend, prefix, recursive, reveal, patterns=()):
+def list_entries(backend, prefix, recursive, reveal, secret_patterns=()):
     """Listing as result dicts; hashes of secret entries are left out unless revealed."""
     listed = []
     for entry in backend.list(prefix, recursive):
         fields = entry.as_dict()
-        if not entry.is_dir and not reveal and is_secret(backend, entry.path, patterns):
+        if not entry.is_dir and not reveal and is_secret(backend, entry.path, secret_patterns):
             fields.update(hash=None, hash_algorithm=None)
         listed.append(fields)
     return listed

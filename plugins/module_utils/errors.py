@@ -90,7 +90,7 @@ class MissingLibrary(StateStoreError):
 
 
 class OutdatedLibrary(StateStoreError):
-    """A backend's SDK is older than the oldest release the collection supports (module_utils/sdk.py)."""
+    """A backend's SDK is older than the oldest release the collection supports (module_utils/backends/sdk.py)."""
 
     def __init__(self, library, scheme, found, minimum):
         super(OutdatedLibrary, self).__init__(

@@ -13,15 +13,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kops.state_store.plugins.module_utils.backends import gcs, local, memfs, oss, s3, swift, vault
+from ansible_collections.kops.state_store.plugins.module_utils.backends import gcs, local, memfs, oss, s3, swift, vault_kv
 from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, NotSupported
 from ansible_collections.kops.state_store.plugins.module_utils.locations import parse_location
 
-BACKEND_MODULES = (local, memfs, vault, gcs, s3, oss, swift)
+BACKEND_MODULES = (local, memfs, vault_kv, gcs, s3, oss, swift)
 # The backends a state store can be on (with settings of their own): Vault holds only a cluster's secrets and keys.
 STATE_STORE_BACKENDS = (s3, gcs, swift, oss)
 # The backends an entry can be on: every one with settings of its own.
-ENTRY_BACKENDS = STATE_STORE_BACKENDS + (vault,)
+ENTRY_BACKENDS = STATE_STORE_BACKENDS + (vault_kv,)
 
 
 def backend_options(backend_modules=BACKEND_MODULES):

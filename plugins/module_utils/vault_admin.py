@@ -23,7 +23,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     TransportWarningsModule,
     error_message,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.backends import vault
+from ansible_collections.kops.state_store.plugins.module_utils.backends import vault_kv
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
 
 # community.hashi_vault's names for the connection. The vault:// store option each one fills (the name it had
@@ -39,7 +39,7 @@ def _with_deprecated_alias(spec, alias):
 
 ADMIN_ARGUMENT_SPEC = dict(
     url=dict(type='str', required=True, fallback=(env_fallback, ['VAULT_ADDR'])),
-    **dict((name, _with_deprecated_alias(vault.OPTIONS[option], option)) for name, option in STORE_OPTION_OF.items()))
+    **dict((name, _with_deprecated_alias(vault_kv.OPTIONS[option], option)) for name, option in STORE_OPTION_OF.items()))
 
 _DURATION_UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
 
@@ -72,14 +72,14 @@ class VaultAdminModule(TransportWarningsModule):
             # The IAM login header is the host name without port, as for vault:// stores.
             with self.errors('log in'):
                 settings = dict((option, self.params[name]) for name, option in STORE_OPTION_OF.items())
-                self._client = vault.vault_client(self.address, urlsplit(self.address).hostname, settings)
+                self._client = vault_kv.vault_client(self.address, urlsplit(self.address).hostname, settings)
         return self._client
 
     @contextmanager
     def errors(self, action):
         """The backend's error mapping, then fail_json with its one-line message."""
         try:
-            with vault.vault_errors(self.address, action):
+            with vault_kv.vault_errors(self.address, action):
                 yield
         except StateStoreError as exc:
             self.fail_json(msg=error_message(exc))

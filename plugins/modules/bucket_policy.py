@@ -30,6 +30,7 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
   - kops.state_store.store.S3
 options:
@@ -71,11 +72,9 @@ options:
     choices: [BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter]
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the policy and reports what would change; writes nothing.
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: The policy as JSON before and after (and the object ownership when O(object_ownership) is set).
 notes:
@@ -173,7 +172,7 @@ object_ownership:
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import StateStoreModule
 from ansible_collections.kops.state_store.plugins.module_utils.backends import s3
-from ansible_collections.kops.state_store.plugins.module_utils.backends.s3 import BucketSettings
+from ansible_collections.kops.state_store.plugins.module_utils.backends.s3_client import BucketSettings
 from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation
 from ansible_collections.kops.state_store.plugins.module_utils.locations import parse_location
 from ansible_collections.kops.state_store.plugins.module_utils.policy import PolicyError, dump_policy, merge_statements

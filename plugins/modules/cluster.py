@@ -42,11 +42,9 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
+  - kops.state_store.store.STATE_STORE_BACKENDS
 options:
   name:
     description:
@@ -189,11 +187,9 @@ options:
     default: strict
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the cluster and returns what would be written; writes nothing and takes no lock.
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: One YAML before/after pair per changed entry, keys in document order.
 notes:
@@ -331,19 +327,21 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     StateStoreModule,
     open_configured_store,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.cluster import (
-    VALIDATE_MODES,
+from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import (
     ClusterRequest,
-    check_name,
+    VALIDATE_MODES,
     config_path,
     delete_cluster,
-    dump_document,
     finding_warnings,
-    load_documents,
     update_cluster,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import (
+    check_name,
+    dump_document,
+    load_documents,
+)
+from ansible_collections.kops.state_store.plugins.module_utils.kops.validation import KOPS_VERSION
 from ansible_collections.kops.state_store.plugins.module_utils.registry import STATE_STORE_BACKENDS
-from ansible_collections.kops.state_store.plugins.module_utils.validation import KOPS_VERSION
 
 
 def definition_documents(definition):

@@ -23,11 +23,9 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
+  - kops.state_store.store.STATE_STORE_BACKENDS
 options:
   name:
     description:
@@ -42,8 +40,10 @@ options:
     default: false
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
+    details: Reads only.
+  diff_mode:
+    support: none
     details: Reads only.
 notes:
   - The module runs on the target host and uses that host's environment, C(~/.kops.yaml) and credentials.
@@ -126,15 +126,15 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     StateStoreModule,
     open_configured_store,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.cluster import (
-    check_name,
+from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import (
     config_path,
     documents_findings,
     list_clusters,
     read_cluster,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import check_name
+from ansible_collections.kops.state_store.plugins.module_utils.kops.validation import KOPS_VERSION
 from ansible_collections.kops.state_store.plugins.module_utils.registry import STATE_STORE_BACKENDS
-from ansible_collections.kops.state_store.plugins.module_utils.validation import KOPS_VERSION
 
 
 def main():

@@ -23,12 +23,9 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
-  - kops.state_store.store.VAULT
+  - kops.state_store.store.ENTRY_BACKENDS
   - kops.state_store.store.SECRETS
   - kops.state_store.store.SECRET_PATTERNS
 options:
@@ -72,11 +69,9 @@ options:
     default: false
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the entry and reports what would change; writes nothing.
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: Text before and after; binary content is summarised, secret content redacted.
 notes:
@@ -141,12 +136,8 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     StateStoreModule,
     open_entry_target,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.entries import (
-    diff_text,
-    is_secret,
-    put_entry,
-    remove_entry,
-)
+from ansible_collections.kops.state_store.plugins.module_utils.entries import diff_text, put_entry, remove_entry
+from ansible_collections.kops.state_store.plugins.module_utils.redaction import is_secret
 
 # What AnsibleModule shows for a no_log value; ``content`` keeps showing it in the invocation.
 MASKED = 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'

@@ -20,12 +20,9 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
-  - kops.state_store.store.VAULT
+  - kops.state_store.store.ENTRY_BACKENDS
   - kops.state_store.store.SECRETS
   - kops.state_store.store.SECRET_PATTERNS
 options:
@@ -48,11 +45,9 @@ options:
     default: false
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
     details: The module only reads.
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: none
     details: The module only reads.
 seealso:
@@ -152,12 +147,8 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     open_entry_target,
     open_folder_target,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.entries import (
-    content_fields,
-    is_secret,
-    list_entries,
-    read_or_none,
-)
+from ansible_collections.kops.state_store.plugins.module_utils.entries import content_fields, list_entries, read_or_none
+from ansible_collections.kops.state_store.plugins.module_utils.redaction import is_secret
 
 
 def main():
@@ -170,16 +161,16 @@ def main():
         ),
     )
     params = module.params
-    reveal, patterns = params['reveal_secrets'], params['secret_patterns']
+    reveal, secret_patterns = params['reveal_secrets'], params['secret_patterns']
     with module.store_errors():
         if params['list']:
             backend, path = open_folder_target(module.settings, params['path'])
-            entries = list_entries(backend, path, params['recursive'], reveal, patterns)
+            entries = list_entries(backend, path, params['recursive'], reveal, secret_patterns)
             module.exit_json(changed=False, location=backend.render(path), entries=entries)
 
         backend, path = open_entry_target(module.settings, params['path'])
         data, _version = read_or_none(backend, path)
-        secret = is_secret(backend, path, patterns, (data,))
+        secret = is_secret(backend, path, secret_patterns, (data,))
         result = dict(changed=False, location=backend.render(path), exists=data is not None,
                       size=None, hash=None, hash_algorithm=None, content=None, encoding=None, redacted=False)
         if data is not None:

@@ -24,17 +24,11 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
+  - kops.state_store.store.STATE_STORE_BACKENDS
+  - kops.state_store.store.CLUSTER_FORMERLY_NAME
 options:
-  name:
-    description:
-      - The kOps cluster, for example V(demo.k8s.local). Defaults to the E(KOPS_CLUSTER_NAME) environment variable.
-    type: str
-    required: true
   etcd_cluster:
     description:
       - The etcd cluster to read, or V(all) for both.
@@ -43,8 +37,10 @@ options:
     default: all
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
+    details: Reads only.
+  diff_mode:
+    support: none
     details: Reads only.
 notes:
   - The module runs on the target host and uses that host's environment, C(~/.kops.yaml) and credentials.
@@ -64,7 +60,7 @@ EXAMPLES = r'''
 - name: List the etcd backups of a cluster
   kops.state_store.etcd_backup_info:
     state_store: s3://my-kops-state
-    name: demo.k8s.local
+    cluster: demo.k8s.local
   register: etcd
 
 - name: Show the newest complete backup of each etcd cluster
@@ -185,21 +181,22 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     StateStoreModule,
     open_configured_store,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.etcd import ETCD_CLUSTERS, read_backup_stores
+from ansible_collections.kops.state_store.plugins.module_utils.kops.etcd import ETCD_CLUSTERS, read_backup_stores
 from ansible_collections.kops.state_store.plugins.module_utils.registry import STATE_STORE_BACKENDS
 
 
 def main():
     module = StateStoreModule(
         argument_spec=dict(
-            name=dict(type='str', required=True, fallback=(env_fallback, ['KOPS_CLUSTER_NAME'])),
+            cluster=dict(type='str', required=True, fallback=(env_fallback, ['KOPS_CLUSTER_NAME']), aliases=['name'],
+                         deprecated_aliases=[dict(name='name', version='1.0.0', collection_name='kops.state_store')]),
             etcd_cluster=dict(type='str', choices=list(ETCD_CLUSTERS) + ['all'], default='all'),
         ),
         backend_modules=STATE_STORE_BACKENDS,
     )
     with module.store_errors():
         backend = open_configured_store(module.settings)
-        stores = read_backup_stores(backend, module.params['name'], module.params['etcd_cluster'])
+        stores = read_backup_stores(backend, module.params['cluster'], module.params['etcd_cluster'])
         result = dict((etcd_cluster, store.as_dict()) for etcd_cluster, store in stores.items())
     module.exit_json(changed=False, etcd_clusters=result)
 

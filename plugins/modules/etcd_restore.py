@@ -26,17 +26,11 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
+  - kops.state_store.store.STATE_STORE_BACKENDS
+  - kops.state_store.store.CLUSTER_FORMERLY_NAME
 options:
-  name:
-    description:
-      - The kOps cluster, for example V(demo.k8s.local). Defaults to the E(KOPS_CLUSTER_NAME) environment variable.
-    type: str
-    required: true
   etcd_cluster:
     description:
       - The etcd cluster to restore, or V(all) for both C(main) and C(events).
@@ -61,10 +55,8 @@ options:
     default: present
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: Shows each command file written or removed.
 notes:
@@ -86,7 +78,7 @@ EXAMPLES = r'''
 - name: See what a restore of the newest backups would write
   kops.state_store.etcd_restore:
     state_store: s3://my-kops-state
-    name: demo.k8s.local
+    cluster: demo.k8s.local
     backup: latest
   check_mode: true
   diff: true
@@ -95,21 +87,21 @@ EXAMPLES = r'''
 - name: Queue it (main and events, taken closest to the same time)
   kops.state_store.etcd_restore:
     state_store: s3://my-kops-state
-    name: demo.k8s.local
+    cluster: demo.k8s.local
     backup: latest
   register: queued          # queued.restores: [{etcd_cluster: main, backup: ...}, {etcd_cluster: events, ...}]
 
 - name: Restore one named backup of main only
   kops.state_store.etcd_restore:
     state_store: s3://my-kops-state
-    name: demo.k8s.local
+    cluster: demo.k8s.local
     etcd_cluster: main
     backup: 2026-11-30T10:15:02Z-000042
 
 - name: Withdraw every pending restore
   kops.state_store.etcd_restore:
     state_store: s3://my-kops-state
-    name: demo.k8s.local
+    cluster: demo.k8s.local
     state: absent
 '''
 
@@ -175,7 +167,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     StateStoreModule,
     open_configured_store,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.etcd import (
+from ansible_collections.kops.state_store.plugins.module_utils.kops.etcd import (
     ETCD_CLUSTERS,
     apply_restore,
     command_text,
@@ -196,7 +188,8 @@ def command_diff(backend, path, before='', after=''):
 def main():
     module = StateStoreModule(
         argument_spec=dict(
-            name=dict(type='str', required=True, fallback=(env_fallback, ['KOPS_CLUSTER_NAME'])),
+            cluster=dict(type='str', required=True, fallback=(env_fallback, ['KOPS_CLUSTER_NAME']), aliases=['name'],
+                         deprecated_aliases=[dict(name='name', version='1.0.0', collection_name='kops.state_store')]),
             etcd_cluster=dict(type='str', choices=list(ETCD_CLUSTERS) + ['all'], default='all'),
             backup=dict(type='str'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
@@ -210,7 +203,7 @@ def main():
                              'none to remove every pending restore')
     with module.store_errors():
         backend = open_configured_store(module.settings)
-        stores = read_backup_stores(backend, params['name'], params['etcd_cluster'], with_details=False)
+        stores = read_backup_stores(backend, params['cluster'], params['etcd_cluster'], with_details=False)
         if params['state'] == 'absent':
             commands = pending_restores(stores, params['backup'])
             if not module.check_mode:

@@ -31,11 +31,9 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
+  - kops.state_store.store.STATE_STORE_BACKENDS
   - kops.state_store.store.SECRET_PATTERNS
 options:
   operation:
@@ -146,13 +144,11 @@ options:
     default: 16
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
     details:
       - A snapshot reports what it would record (nothing is written to the repository, which is not even created).
       - A restore reports its exact plan, and refuses as it would without check mode.
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details:
       - Secret entries are never shown, only named in the lists.
@@ -287,10 +283,15 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     StateStoreModule,
     open_configured_store,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.ansible_vault import HAS_CRYPTOGRAPHY
-from ansible_collections.kops.state_store.plugins.module_utils.cluster import check_name
-from ansible_collections.kops.state_store.plugins.module_utils.history import Git, History, checked_folder, store_folder
+from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import check_name
 from ansible_collections.kops.state_store.plugins.module_utils.registry import STATE_STORE_BACKENDS
+from ansible_collections.kops.state_store.plugins.module_utils.workflows.ansible_vault_file import HAS_CRYPTOGRAPHY
+from ansible_collections.kops.state_store.plugins.module_utils.workflows.history import History
+from ansible_collections.kops.state_store.plugins.module_utils.workflows.history_repository import (
+    Git,
+    checked_folder,
+    store_folder,
+)
 
 
 def git_runner(module):
@@ -353,7 +354,7 @@ def main():
         backend = open_configured_store(module.settings)
         folder = checked_folder(params['folder']) if params['folder'] else store_folder(backend.location)
         history = History(backend, Git(git_runner(module), params['repository']), folder, password=password,
-                          vault_id=params['vault_id'], exclude=params['exclude'], patterns=params['secret_patterns'],
+                          vault_id=params['vault_id'], exclude=params['exclude'], secret_patterns=params['secret_patterns'],
                           parallel=params['parallel'])
         if operation == 'snapshot':
             result = history.snapshot(clusters, params['secrets'], module.check_mode, module._diff)

@@ -28,19 +28,11 @@ author:
 requirements:
   - cryptography (to read the certificates)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
-  - kops.state_store.store.VAULT
+  - kops.state_store.store.ENTRY_BACKENDS
+  - kops.state_store.store.CLUSTER
 options:
-  cluster:
-    description:
-      - The cluster whose key store is read, for example V(demo.k8s.local). Defaults to the E(KOPS_CLUSTER_NAME)
-        environment variable, as in kOps.
-    type: str
-    required: true
   expires_within:
     description:
       - Flag trusted keys whose certificate ends within this many days (or has ended already).
@@ -48,11 +40,9 @@ options:
     default: 30
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads only.
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: none
     details: Reads only.
 notes:
@@ -190,7 +180,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     StateStoreModule,
     open_configured_store,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.cluster_stores import (
+from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster_stores import (
     DEFAULT_EXPIRES_WITHIN,
     open_cluster_stores,
     read_keysets,

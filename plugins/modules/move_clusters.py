@@ -35,11 +35,9 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
+  - kops.state_store.store.STATE_STORE_BACKENDS
   - kops.state_store.store.STATE_STORE_SIDES
 options:
   source:
@@ -86,8 +84,13 @@ options:
     type: str
     choices: [strict, warn, none]
     default: strict
-notes:
-  - Supports check mode and diff-free reporting of the plan in RV(clusters).
+attributes:
+  check_mode:
+    support: full
+    details: Reads both stores and reports the plan in RV(clusters); writes nothing.
+  diff_mode:
+    support: none
+    details: The plan is reported per cluster in RV(clusters), as entry paths, never entry contents.
 seealso:
   - module: kops.state_store.sync
   - module: kops.state_store.cluster
@@ -172,9 +175,10 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     side_settings,
     side_settings_spec,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.cluster import VALIDATE_MODES, check_name
-from ansible_collections.kops.state_store.plugins.module_utils.migration import UPDATE_REWRITES, Migration
+from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import VALIDATE_MODES
+from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import check_name
 from ansible_collections.kops.state_store.plugins.module_utils.registry import STATE_STORE_BACKENDS, open_store
+from ansible_collections.kops.state_store.plugins.module_utils.workflows.migration import Migration, UPDATE_REWRITES
 
 
 def main():

@@ -26,18 +26,11 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
-  - kops.state_store.store.VAULT
+  - kops.state_store.store.ENTRY_BACKENDS
+  - kops.state_store.store.CLUSTER
 options:
-  cluster:
-    description:
-      - The cluster, for example V(demo.k8s.local). Defaults to the E(KOPS_CLUSTER_NAME) environment variable.
-    type: str
-    required: true
   name:
     description:
       - The secret's name, one path segment, for example V(dockerconfig).
@@ -61,11 +54,9 @@ options:
     default: false
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the secret and reports what would change; writes nothing.
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: partial
     details: Whether the secret exists and whether its value changes; never the value.
 notes:
@@ -123,7 +114,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     StateStoreModule,
     open_configured_store,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.cluster_stores import (
+from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster_stores import (
     open_cluster_stores,
     put_secret,
     remove_secret,

@@ -27,18 +27,11 @@ author:
 requirements:
   - cryptography (to check the key)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
-  - kops.state_store.store.VAULT
+  - kops.state_store.store.ENTRY_BACKENDS
+  - kops.state_store.store.CLUSTER
 options:
-  cluster:
-    description:
-      - The cluster, for example V(demo.k8s.local). Defaults to the E(KOPS_CLUSTER_NAME) environment variable.
-    type: str
-    required: true
   key:
     description:
       - The public key, one line of a C(.pub) or C(authorized_keys) file (C(<type> <base64> [comment]), options
@@ -61,11 +54,9 @@ options:
     default: false
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the admin keys and reports what would change; writes nothing.
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: The admin keys' lines before and after (public keys).
 notes:
@@ -144,7 +135,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     StateStoreModule,
     open_configured_store,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.cluster_stores import (
+from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster_stores import (
     SSH_ADMIN_FOLDER,
     open_cluster_stores,
     parse_ssh_public_key,

@@ -33,12 +33,9 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.store
-  - kops.state_store.store.S3
-  - kops.state_store.store.GCS
-  - kops.state_store.store.SWIFT
-  - kops.state_store.store.OSS
-  - kops.state_store.store.VAULT
+  - kops.state_store.store.ENTRY_BACKENDS
   - kops.state_store.store.SECRET_PATTERNS
   - kops.state_store.store.SIDES
 options:
@@ -134,12 +131,10 @@ options:
     default: 1000
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Lists and compares both sides (reading contents when hashes cannot be compared) and reports
       exactly what would be copied and deleted; writes nothing.
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: none
     details: The result lists the paths that change; contents are not shown.
 notes:
@@ -291,7 +286,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
 )
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
-from ansible_collections.kops.state_store.plugins.module_utils.sync import Sync
+from ansible_collections.kops.state_store.plugins.module_utils.workflows.sync import Sync
 
 
 def main():

@@ -22,6 +22,7 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.vault
 options:
   mount_point:
@@ -50,11 +51,9 @@ options:
     type: str
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the auth methods and the configuration and reports what would change; writes nothing.
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: The compared settings before and after.
 seealso:

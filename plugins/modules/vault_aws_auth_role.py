@@ -24,6 +24,7 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.vault
 options:
   name:
@@ -73,11 +74,9 @@ options:
     default: present
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the role and reports whether it would change; writes nothing.
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: The compared fields of the role before and after.
 notes:

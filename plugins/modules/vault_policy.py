@@ -20,6 +20,7 @@ description:
 author:
   - kops.state_store contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - kops.state_store.attributes
   - kops.state_store.vault
 options:
   name:
@@ -39,11 +40,9 @@ options:
     default: present
 attributes:
   check_mode:
-    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Reads the policy and reports whether it would change; writes nothing.
   diff_mode:
-    description: Reports what changed (or would change) when run with C(--diff).
     support: full
     details: The policy text before and after.
 notes:

@@ -19,8 +19,8 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     store_argument_spec,
     store_settings,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.backends.transport import take_warnings
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
-from ansible_collections.kops.state_store.plugins.module_utils.transport import take_warnings
 
 display = Display()
 

@@ -7,7 +7,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 bin="$repo/.venv/bin"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# every backend SDK the collection keeps a minimum version of (plugins/module_utils/sdk.py)
+# every backend SDK the collection keeps a minimum version of (plugins/module_utils/backends/sdk.py)
 sdk_pins=$(PYTHONPATH="$repo/build/collections" "$bin/python" "$repo/tests/versions/oldest_sdks.py")
 mapfile -t sdks < <(printf '%s\n' "$sdk_pins" | cut -d= -f1)
 

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl
+from ansible_collections.kops.state_store.plugins.module_utils.kops import cluster as cl
+from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import load_documents
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -22,7 +23,7 @@ def test_lifecycle_on_a_file_store(run_playbook, tmp_path):
     assert result.rc == 0, result
     # what the playbook did not ask to change is exactly as in the fixture (values, types, key order)
     with open(FIXTURE) as handle:
-        fixture = dict((doc['metadata']['name'], doc) for doc in cl.load_documents(handle.read(), FIXTURE))
+        fixture = dict((doc['metadata']['name'], doc) for doc in load_documents(handle.read(), FIXTURE))
     store = open_store(str(folder))
     stored = cl.read_cluster(store, 'complex.example.com')
     master = stored.groups['master-us-test-1a'][0]

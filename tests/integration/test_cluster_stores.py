@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from kops_material import (
+from support.kops_material import (
     CA,
     KeyStoreLayout,
     b64,

@@ -9,7 +9,8 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl
+from ansible_collections.kops.state_store.plugins.module_utils.kops import cluster as cl
+from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import load_documents
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -78,7 +79,7 @@ def test_strict_warn_none_and_the_audit(run_playbook, tmp_path):
 def lay_out(store, fixture):
     """A kOps fixture written into a store as kOps stores it (raw entries); returns the cluster name."""
     with open(os.path.join(FIXTURES, fixture)) as handle:
-        documents = cl.load_documents(handle.read(), fixture)
+        documents = load_documents(handle.read(), fixture)
     name = documents[0]['metadata']['name']
     documents[0]['spec']['configBase'] = store.render(name)
     store.write(cl.config_path(name), cl.dump_document(documents[0]).encode())

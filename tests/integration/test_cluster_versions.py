@@ -6,25 +6,17 @@ purge_versions=false on a versioned bucket) gets a clear failure with nothing de
 import json
 import uuid
 
-import boto3
 import pytest
 import yaml
 
+from servers.moto import DENY_VERSION_LISTING, admin_client, iam_user, new_bucket, object_versions
+
 PLAYBOOK = 'tests/integration/playbooks/cluster_absent.yml'
-KEYS = dict(aws_access_key_id='testing', aws_secret_access_key='testing')
 ENTRIES = ('config', 'instancegroup/nodes', 'pki/private/ca/keyset.yaml', 'secrets/admin')
 
 
-def admin(endpoint):
-    return boto3.client('s3', endpoint_url=endpoint, region_name='us-east-1', **KEYS)
-
-
 def versioned_bucket(endpoint, versioned=True):
-    bucket = 'versioned-%s' % uuid.uuid4().hex[:10]
-    admin(endpoint).create_bucket(Bucket=bucket)
-    if versioned:
-        admin(endpoint).put_bucket_versioning(Bucket=bucket, VersioningConfiguration={'Status': 'Enabled'})
-    return bucket
+    return new_bucket(endpoint, 'versioned', versioned)
 
 
 def document(kind, name, spec):
@@ -34,7 +26,7 @@ def document(kind, name, spec):
 def seed(endpoint, bucket, prefix, name):
     """A cluster as kOps leaves it after a key rotation: every entry written twice (one old version each), and a
     secret deleted earlier (two old versions and a delete marker where the bucket keeps versions)."""
-    client = admin(endpoint)
+    client = admin_client(endpoint)
     bodies = {'config': document('Cluster', name, dict(cloudProvider='aws', configBase='s3://%s/%s' % (bucket, name))),
               'instancegroup/nodes': document('InstanceGroup', 'nodes', dict(role='Node')),
               'pki/private/ca/keyset.yaml': 'private material', 'secrets/admin': '{"Data": "c2VjcmV0"}'}
@@ -44,15 +36,6 @@ def seed(endpoint, bucket, prefix, name):
                               Body=('%s\n# %s' % (bodies[entry], round_)).encode())
         client.put_object(Bucket=bucket, Key='%s%s/secrets/rotated' % (prefix, name), Body=round_.encode())
     client.delete_object(Bucket=bucket, Key='%s%s/secrets/rotated' % (prefix, name))
-
-
-def versions(endpoint, bucket, prefix=''):
-    """Every (key, version id, delete marker?) below ``prefix``."""
-    found = set()
-    for page in admin(endpoint).get_paginator('list_object_versions').paginate(Bucket=bucket, Prefix=prefix):
-        found.update((item['Key'], item['VersionId'], False) for item in page.get('Versions', []))
-        found.update((item['Key'], item['VersionId'], True) for item in page.get('DeleteMarkers', []))
-    return found
 
 
 @pytest.fixture
@@ -75,7 +58,7 @@ def test_absent_removes_every_version_of_the_cluster_only(moto_server, aws_envir
     seed(endpoint, bucket, 'kops/', 'c1')
     seed(endpoint, bucket, 'kops/', 'c1.example')
     store = 's3://%s/kops' % bucket
-    before = versions(endpoint, bucket)
+    before = object_versions(endpoint, bucket)
     sibling = set(item for item in before if item[0].startswith('kops/c1.example/'))
     assert len(sibling) == 11
 
@@ -83,14 +66,14 @@ def test_absent_removes_every_version_of_the_cluster_only(moto_server, aws_envir
     assert not planned.get('failed'), planned
     assert planned['changed'] and planned['old_versions_removed'] == 7  # 4 entries' first versions; 2 + marker
     assert sorted(planned['changed_entries']) == sorted('c1/' + entry for entry in ENTRIES)
-    assert versions(endpoint, bucket) == before
+    assert object_versions(endpoint, bucket) == before
 
     deleted = delete(store, 'c1', aws_environment)
     assert not deleted.get('failed'), deleted
     assert deleted['changed'] and deleted['old_versions_removed'] == 7
     assert deleted['changed_entries'][-1] == 'c1/config'
-    assert versions(endpoint, bucket, 'kops/c1/') == set()
-    assert versions(endpoint, bucket) == sibling
+    assert object_versions(endpoint, bucket, 'kops/c1/') == set()
+    assert object_versions(endpoint, bucket) == sibling
 
     again = delete(store, 'c1', aws_environment)
     assert not again.get('failed') and not again['changed'] and again['old_versions_removed'] == 0, again
@@ -103,16 +86,16 @@ def test_versions_left_by_an_earlier_deletion_are_removed(moto_server, aws_envir
     bucket = versioned_bucket(endpoint)
     seed(endpoint, bucket, '', 'c1')
     for entry in ENTRIES:
-        admin(endpoint).delete_object(Bucket=bucket, Key='c1/' + entry)
-    left = versions(endpoint, bucket)
+        admin_client(endpoint).delete_object(Bucket=bucket, Key='c1/' + entry)
+    left = object_versions(endpoint, bucket)
     assert len(left) == 15
 
     planned = delete('s3://%s' % bucket, 'c1', aws_environment, args=['--check'])
     assert planned['changed'] and planned['old_versions_removed'] == 15 and planned['changed_entries'] == []
-    assert versions(endpoint, bucket) == left
+    assert object_versions(endpoint, bucket) == left
     deleted = delete('s3://%s' % bucket, 'c1', aws_environment)
     assert deleted['changed'] and deleted['old_versions_removed'] == 15, deleted
-    assert versions(endpoint, bucket) == set()
+    assert object_versions(endpoint, bucket) == set()
 
 
 def test_unversioned_bucket_is_deleted_as_before(moto_server, aws_environment, delete):
@@ -122,14 +105,14 @@ def test_unversioned_bucket_is_deleted_as_before(moto_server, aws_environment, d
     deleted = delete('s3://%s' % bucket, 'c1', aws_environment, purge_versions=False)
     assert not deleted.get('failed'), deleted
     assert deleted['changed'] and deleted['old_versions_removed'] == 0
-    assert versions(endpoint, bucket) == set()
+    assert object_versions(endpoint, bucket) == set()
 
 
 def test_purge_versions_false_refuses_on_a_versioned_bucket(moto_server, aws_environment, delete):
     endpoint = moto_server.endpoint
     bucket = versioned_bucket(endpoint)
     seed(endpoint, bucket, '', 'c1')
-    before = versions(endpoint, bucket)
+    before = object_versions(endpoint, bucket)
     refused = delete('s3://%s' % bucket, 'c1', aws_environment, purge_versions=False)
     assert refused['failed']
     assert refused['msg'] == (
@@ -137,13 +120,7 @@ def test_purge_versions_false_refuses_on_a_versioned_bucket(moto_server, aws_env
         '(7 old versions and delete markers below s3://%s/c1/ now, and the 4 entries deleted now would stay as '
         'old versions); they hold its secrets and keys. Set purge_versions=true (the default) to remove every '
         'version, as kops delete cluster does. Nothing was deleted' % (bucket, bucket))
-    assert versions(endpoint, bucket) == before
-
-
-@pytest.fixture
-def authenticating(moto_auth_server):
-    yield moto_auth_server
-    moto_auth_server.authentication(False)
+    assert object_versions(endpoint, bucket) == before
 
 
 def test_principal_without_version_listing_deletes_nothing(authenticating, aws_environment, delete):
@@ -151,17 +128,10 @@ def test_principal_without_version_listing_deletes_nothing(authenticating, aws_e
     authenticating.authentication(False)
     bucket = versioned_bucket(endpoint)
     seed(endpoint, bucket, '', 'c1')
-    before = versions(endpoint, bucket)
-    iam = boto3.client('iam', endpoint_url=endpoint, region_name='us-east-1', **KEYS)
-    user = 'kops-%s' % uuid.uuid4().hex[:8]
-    iam.create_user(UserName=user)
-    iam.put_user_policy(UserName=user, PolicyName='state', PolicyDocument=json.dumps({
-        'Version': '2012-10-17', 'Statement': [
-            {'Effect': 'Allow', 'Action': 's3:*', 'Resource': '*'},
-            {'Effect': 'Deny', 'Action': 's3:ListBucketVersions', 'Resource': '*'}]}))
-    key = iam.create_access_key(UserName=user)['AccessKey']
-    env = dict(aws_environment, AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=key['AccessKeyId'],
-               AWS_SECRET_ACCESS_KEY=key['SecretAccessKey'])
+    before = object_versions(endpoint, bucket)
+    access, secret = iam_user(endpoint, DENY_VERSION_LISTING)
+    env = dict(aws_environment, AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=access,
+               AWS_SECRET_ACCESS_KEY=secret)
     authenticating.authentication(True)
     try:
         refused = delete('s3://%s' % bucket, 'c1', env)
@@ -170,4 +140,4 @@ def test_principal_without_version_listing_deletes_nothing(authenticating, aws_e
     assert refused['failed']
     assert refused['msg'] == ("access denied to the versions below 'c1' in s3://%s/: ListObjectVersions needs "
                               "s3:ListBucketVersions on the bucket" % bucket)
-    assert versions(endpoint, bucket) == before
+    assert object_versions(endpoint, bucket) == before

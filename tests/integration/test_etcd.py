@@ -1,12 +1,12 @@
 """etcd_backup_info and etcd_restore through ansible-playbook, on file:// and on the moto server, against backup
-stores laid out as etcd-manager writes them (tests/etcd_backups.py); the command files written are compared byte
+stores laid out as etcd-manager writes them (tests/support/etcd_backups.py); the command files written are compared byte
 for byte with etcd-manager-ctl's form, and playbooks/etcd_restore.yml runs as AWX would run it."""
 
 import json
 
 import pytest
 
-import etcd_backups as eb
+from support import etcd_backups as eb
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
 MAIN_LATEST = '2026-11-30T11:00:00Z-000003'

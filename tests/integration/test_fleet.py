@@ -10,10 +10,10 @@ import threading
 import pytest
 import yaml
 
-from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl
+from ansible_collections.kops.state_store.plugins.module_utils.kops import cluster as cl
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
-from kops_fleet import lay_out, lay_out_fleet
+from support.kops_fleet import lay_out, lay_out_fleet
 
 PLAYBOOK = 'playbooks/fleet_upgrade.yml'
 CHANGE = dict(kubernetes_version='v1.35.0', instance_groups=[dict(name='nodes', spec=dict(maxSize=3))])

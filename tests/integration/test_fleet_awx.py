@@ -16,10 +16,10 @@ import ansible_runner
 from ansible.parsing.dataloader import DataLoader
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl
+from ansible_collections.kops.state_store.plugins.module_utils.kops import cluster as cl
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
-from kops_fleet import lay_out_fleet
+from support.kops_fleet import lay_out_fleet
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(REPO, 'build', 'collections')

@@ -13,7 +13,7 @@ import yaml
 
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
-from kops_fleet import lay_out
+from support.kops_fleet import lay_out
 from servers.moto import clean_aws_environment
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

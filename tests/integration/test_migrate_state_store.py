@@ -159,13 +159,6 @@ def kops(tmp_path):
     return Kops()
 
 
-@pytest.fixture
-def stores(aws_environment):
-    settings = dict(endpoint_url=aws_environment['AWS_ENDPOINT_URL'], access_key='testing', secret_key='testing',
-                    region='us-east-1')
-    return lambda location: open_store(location, settings)
-
-
 def seed(store, name, key_store=None):
     """A cluster as kOps leaves it: config (configBase = the store's folder), a group, keys and secrets."""
     spec = dict(configBase=store.render(name), kubernetesVersion='1.30.2', cloudProvider='aws')

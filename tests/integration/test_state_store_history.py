@@ -40,13 +40,6 @@ def environment(aws_environment, vault_password):
     return dict(aws_environment, ANSIBLE_VAULT_PASSWORD_FILE=str(vault_password))
 
 
-@pytest.fixture
-def stores(aws_environment):
-    settings = dict(endpoint_url=aws_environment['AWS_ENDPOINT_URL'], access_key='testing', secret_key='testing',
-                    region='us-east-1')
-    return lambda location: open_store(location, settings)
-
-
 def seed(store, secret, name=CLUSTER):
     """A cluster as kOps leaves it (the fixture's config and groups, a key, a secret, the kOps version)."""
     with open(FIXTURE) as handle:

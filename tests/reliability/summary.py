@@ -107,7 +107,7 @@ class Figures(object):
                 return 'access denied', backends
         parts = path.split('::')
         if len(parts) == 3 and parts[1] in BACKENDS and report.nodeid.startswith(CONTRACT_SUITES):
-            from backend_contract import BackendContract
+            from support.backend_contract import BackendContract
 
             if hasattr(BackendContract, parts[2]):
                 return parts[2][len('test_'):].replace('_', ' '), (BACKENDS[parts[1]],)

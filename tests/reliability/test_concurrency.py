@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl
 from ansible_collections.kops.state_store.plugins.module_utils.errors import PreconditionFailed
+from ansible_collections.kops.state_store.plugins.module_utils.kops import cluster as cl
+from ansible_collections.kops.state_store.plugins.module_utils.lock import LOCK_FOLDER
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 from reliability.summary import FIGURES
 
@@ -96,7 +97,7 @@ def hammer(backend_name, location, settings=None):
     assert lost == 0
     assert len(acknowledged) == PROCESSES * ROUNDS
     assert writes == len(acknowledged)  # every merge wrote exactly once
-    assert open_store(location, settings).list(cl.LOCK_FOLDER, recursive=True) == []
+    assert open_store(location, settings).list(LOCK_FOLDER, recursive=True) == []
 
 
 def _file(request):

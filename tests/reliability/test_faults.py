@@ -12,7 +12,7 @@ import textwrap
 import time
 
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
-from ansible_collections.kops.state_store.plugins.module_utils.sync import Sync
+from ansible_collections.kops.state_store.plugins.module_utils.workflows.sync import Sync
 from reliability.fault_proxy import FaultProxy
 from reliability.summary import FIGURES
 from servers.moto import MotoServer, clean_aws_environment, free_port
@@ -45,7 +45,7 @@ SYNC_CHILD = textwrap.dedent('''
     import json, sys
     from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
     from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
-    from ansible_collections.kops.state_store.plugins.module_utils.sync import Sync
+    from ansible_collections.kops.state_store.plugins.module_utils.workflows.sync import Sync
     source, destination, settings = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     try:
         report = Sync(open_store(source, settings), open_store(destination), parallel=2).run()

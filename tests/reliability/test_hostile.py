@@ -11,8 +11,8 @@ from urllib.parse import unquote
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl
 from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, StateStoreError
+from ansible_collections.kops.state_store.plugins.module_utils.kops import cluster as cl
 from ansible_collections.kops.state_store.plugins.module_utils.locations import (
     SCHEMES,
     parse_location,

@@ -10,11 +10,11 @@ import tempfile
 import time
 
 import pytest
-from child_process import run_in_child
+from support.child_process import run_in_child
 
 from ansible_collections.kops.state_store.plugins.module_utils.errors import AccessDenied
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
-from ansible_collections.kops.state_store.plugins.module_utils.sync import Sync
+from ansible_collections.kops.state_store.plugins.module_utils.workflows.sync import Sync
 from reliability.summary import FIGURES
 from reliability.test_concurrency import _swift
 

@@ -13,7 +13,12 @@ import time
 
 import pytest
 
-from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl
+from ansible_collections.kops.state_store.plugins.module_utils.lock import (
+    LOCK_FOLDER,
+    LOCK_RENEWALS,
+    LOCK_WAIT,
+    cluster_lock,
+)
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 from reliability.summary import FIGURES
 from reliability.test_concurrency import _oss, _swift
@@ -25,7 +30,7 @@ FAULTS = 'Faults'
 HEADER = ['fault', 'injected', 'outcome']
 
 
-def _run(location, settings, events, skew=0, work=0.0, resume=None, confirm=False, wait=cl.LOCK_WAIT):
+def _run(location, settings, events, skew=0, work=0.0, resume=None, confirm=False, wait=LOCK_WAIT):
     """One run: take the lock of cluster c1, read the counter, work ``work`` seconds (or until ``resume`` is
     set), check the lock is still ours if ``confirm`` (as update_cluster does before each write), write the
     counter plus one. Reports ('acquired' | 'read' | 'wrote' | 'released' | 'failed', monotonic time or error)."""
@@ -34,7 +39,7 @@ def _run(location, settings, events, skew=0, work=0.0, resume=None, confirm=Fals
         time.time = lambda: real_time() + skew
     try:
         backend = open_store(location, settings)
-        with cl.cluster_lock(backend, 'c1', ttl=TTL, wait=wait) as lock:
+        with cluster_lock(backend, 'c1', ttl=TTL, wait=wait) as lock:
             events.put(('acquired', time.monotonic()))
             count = int(backend.read(COUNTER)[0])
             events.put(('read', time.monotonic()))
@@ -89,7 +94,7 @@ class Runs(object):
         return int(open_store(self.location, self.settings).read(COUNTER)[0])
 
     def lock_entries(self):
-        return [entry.path for entry in open_store(self.location, self.settings).list(cl.LOCK_FOLDER, recursive=True)]
+        return [entry.path for entry in open_store(self.location, self.settings).list(LOCK_FOLDER, recursive=True)]
 
 
 @pytest.fixture(params=['swift', 'oss'])
@@ -136,7 +141,7 @@ def test_crashed_holder_with_a_fast_clock_is_taken_over_after_its_ttl(runs):
     taken = runs.wait_for('taker', 'acquired') - killed
     runs.wait_for('taker', 'released')
     # the holder last wrote its entry at most TTL / LOCK_RENEWALS before the kill
-    assert TTL - TTL / cl.LOCK_RENEWALS - 0.5 <= taken <= TTL + 10
+    assert TTL - TTL / LOCK_RENEWALS - 0.5 <= taken <= TTL + 10
     assert runs.counter() == 1
     assert runs.lock_entries() == []
     FIGURES.add(operations=1, processes=2, faults_injected=2)
@@ -196,7 +201,7 @@ def test_takers_racing_for_one_expired_lock_take_turns(runs):
     """Several runs find the same expired lock at once: one takes it over (the takeover marker is
     create-if-absent), the others wait their turn; every increment is kept."""
     backend = open_store(runs.location, runs.settings)
-    backend.write('%s/c1' % cl.LOCK_FOLDER, json.dumps({'owner': 'a' * 32, 'ttl': 1, 'host': 'gone', 'pid': 1}).encode())
+    backend.write('%s/c1' % LOCK_FOLDER, json.dumps({'owner': 'a' * 32, 'ttl': 1, 'host': 'gone', 'pid': 1}).encode())
     time.sleep(3.5)  # past its 1 s ttl and the second HTTP dates can be off, by any clock
     for number in range(TAKERS):
         runs.start('taker-%d' % number, work=0.3)

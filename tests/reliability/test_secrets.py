@@ -64,7 +64,7 @@ def test_keyset_info_never_shows_private_keys(run_playbook, moto_server, tmp_pat
     parse, a private key where the certificate belongs) and failing tasks included."""
     import boto3
 
-    from kops_material import KeyStoreLayout, b64, cluster_config, leaked_private_material
+    from support.kops_material import KeyStoreLayout, b64, cluster_config, leaked_private_material
 
     bucket, cluster = 'keysets-%s' % uuid.uuid4().hex[:8], 'c1.example.com'
     client = boto3.client('s3', endpoint_url=moto_server.endpoint, region_name='us-east-1',

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Write plugins/module_utils/kops_schema.py, the structure of kOps's v1alpha2 Cluster and InstanceGroup schemas
+"""Write plugins/module_utils/kops/schema.py, the structure of kOps's v1alpha2 Cluster and InstanceGroup schemas
 that the cluster modules validate against, from the CustomResourceDefinitions kOps generates from its Go types.
 
     build_kops_schema.py --kops-version 1.37.0-alpha.1 [CRD_FOLDER]   regenerate
@@ -22,7 +22,7 @@ import sys
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUTPUT = os.path.join(REPO, 'plugins', 'module_utils', 'kops_schema.py')
+OUTPUT = os.path.join(REPO, 'plugins', 'module_utils', 'kops', 'schema.py')
 DEFAULT_CRDS = os.path.join(os.path.dirname(REPO), 'shared', 'reference', 'kops-api')
 CRD_FILES = {'Cluster': 'kops.k8s.io_clusters.yaml', 'InstanceGroup': 'kops.k8s.io_instancegroups.yaml'}
 API_VERSION = 'v1alpha2'

@@ -14,6 +14,12 @@ Fixtures:
   of the first one's keys and buckets.
 - ``two_s3_services``: the two authenticating servers with checks on, each with an IAM user of its own (see
   S3Service), for moves between two services or identities; checks are switched off again afterwards.
+- ``authenticating``: ``moto_auth_server`` for a test that switches its checks on; they are off again afterwards.
+- ``stores``: ``stores(location)`` opens a store of ``moto_server`` with the collection's own options.
+
+And the set-up the tests share, as plain functions of an endpoint: ``admin_client`` (a boto3 client with the
+dummy keys), ``new_bucket`` (optionally versioned, in a region), ``object_versions`` (every version and delete
+marker below a prefix) and ``iam_user`` (an IAM user with an inline policy, e.g. ``DENY_VERSION_LISTING``).
 """
 
 import json
@@ -36,6 +42,52 @@ def clean_aws_environment(**extra):
     )
     environment.update(extra)
     return environment
+
+
+KEYS = dict(aws_access_key_id='testing', aws_secret_access_key='testing')
+#: everything on S3 but listing versions (moto checks a caller's IAM policies; it enforces a bucket policy's Deny
+#: only on object requests)
+DENY_VERSION_LISTING = {'Version': '2012-10-17', 'Statement': [
+    {'Effect': 'Allow', 'Action': 's3:*', 'Resource': '*'},
+    {'Effect': 'Deny', 'Action': 's3:ListBucketVersions', 'Resource': '*'}]}
+
+
+def admin_client(endpoint, service='s3', region='us-east-1'):
+    """A plain boto3 client of the test itself (the dummy keys), to prepare buckets and look at what was done."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, **KEYS)
+
+
+def new_bucket(endpoint, prefix='kops', versioned=False, region='us-east-1'):
+    """A fresh bucket named ``<prefix>-<random>``, in ``region``, with versioning on when asked."""
+    name = '%s-%s' % (prefix, uuid.uuid4().hex[:12])
+    client = admin_client(endpoint, region=region)
+    configuration = {} if region == 'us-east-1' else dict(CreateBucketConfiguration={'LocationConstraint': region})
+    client.create_bucket(Bucket=name, **configuration)
+    if versioned:
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={'Status': 'Enabled'})
+    return name
+
+
+def object_versions(endpoint, bucket, prefix=''):
+    """Every (key, version id, delete marker?) below ``prefix``, as S3 lists them."""
+    found = set()
+    for page in admin_client(endpoint).get_paginator('list_object_versions').paginate(Bucket=bucket, Prefix=prefix):
+        found.update((item['Key'], item['VersionId'], False) for item in page.get('Versions', []))
+        found.update((item['Key'], item['VersionId'], True) for item in page.get('DeleteMarkers', []))
+    return found
+
+
+def iam_user(endpoint, policy):
+    """An IAM user with the inline ``policy``; returns its (access key id, secret). Creating users needs the checks
+    of an authenticating server off."""
+    iam = admin_client(endpoint, 'iam')
+    name = 'kops-%s' % uuid.uuid4().hex[:8]
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName='state', PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)['AccessKey']
+    return key['AccessKeyId'], key['SecretAccessKey']
 
 
 FRONT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_moto_front.py')
@@ -108,20 +160,26 @@ def aws_environment(moto_server):
 
 
 @pytest.fixture
+def authenticating(moto_auth_server):
+    """``moto_auth_server`` for a test that switches its checks on once its users and buckets exist."""
+    yield moto_auth_server
+    moto_auth_server.authentication(False)
+
+
+@pytest.fixture
+def stores(aws_environment):
+    """``stores(location)``: a store of ``moto_server`` opened with the collection's own options."""
+    from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
+
+    settings = dict(endpoint_url=aws_environment['AWS_ENDPOINT_URL'], access_key='testing', secret_key='testing',
+                    region='us-east-1')
+    return lambda location: open_store(location, settings)
+
+
+@pytest.fixture
 def s3_bucket(aws_environment):
     """A factory of fresh buckets on ``moto_server``: ``s3_bucket('old')`` creates and names ``old-<random>``."""
-    import uuid
-
-    import boto3
-
-    client = boto3.client('s3', endpoint_url=aws_environment['AWS_ENDPOINT_URL'], region_name='us-east-1',
-                          aws_access_key_id='testing', aws_secret_access_key='testing')
-
-    def make(name):
-        bucket = '%s-%s' % (name, uuid.uuid4().hex[:10])
-        client.create_bucket(Bucket=bucket)
-        return bucket
-    return make
+    return lambda name: new_bucket(aws_environment['AWS_ENDPOINT_URL'], name)
 
 
 @pytest.fixture(scope='session')
@@ -145,19 +203,11 @@ class S3Service(object):
 
     def another_identity(self):
         """The keys of a new IAM user (s3:*) of this service: another principal, same account."""
-        import boto3
-
         self.server.authentication(False)  # creating users needs IAM rights no test user has
         try:
-            iam = boto3.client('iam', endpoint_url=self.endpoint, region_name='us-east-1',
-                               aws_access_key_id='bootstrap', aws_secret_access_key='bootstrap')
-            name = 'kops-%s' % uuid.uuid4().hex[:8]
-            iam.create_user(UserName=name)
-            iam.put_user_policy(UserName=name, PolicyName='s3', PolicyDocument=json.dumps(ALL_S3))
-            key = iam.create_access_key(UserName=name)['AccessKey']
+            return iam_user(self.endpoint, ALL_S3)
         finally:
             self.server.authentication(True)
-        return key['AccessKeyId'], key['SecretAccessKey']
 
     def client(self):
         import boto3

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Supported versions. ansible-core: sanity and unit tests on the oldest (requires_ansible: >=2.17) and the newest
 # release line (2.21, which needs Python 3.12+). Backend SDKs: the server-backed backend suites on the oldest
-# supported release of each (plugins/module_utils/sdk.py). The main venv (ansible-core 2.19, the newest SDKs) runs
+# supported release of each (plugins/module_utils/backends/sdk.py). The main venv (ansible-core 2.19, the newest SDKs) runs
 # everything else.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

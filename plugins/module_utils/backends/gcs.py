@@ -21,6 +21,8 @@ import binascii
 import json
 import os
 
+from ansible_collections.kops.state_store.plugins.module_utils.backends.sdk import require_minimum_versions
+from ansible_collections.kops.state_store.plugins.module_utils.backends.transport import warn_if_plaintext
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AccessDenied,
     AlreadyExists,
@@ -31,9 +33,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     PreconditionFailed,
     first_line,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.sdk import require_minimum_versions
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
-from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
 SCOPE = 'https://www.googleapis.com/auth/devstorage.read_write'
 TIMEOUT = 60  # seconds per HTTP request

@@ -15,7 +15,12 @@ import tempfile
 import time
 from contextlib import contextmanager
 
-from ansible_collections.kops.state_store.plugins.module_utils.errors import AccessDenied, BackendFailure, BadLocation, NotFound
+from ansible_collections.kops.state_store.plugins.module_utils.errors import (
+    AccessDenied,
+    BackendFailure,
+    BadLocation,
+    NotFound,
+)
 from ansible_collections.kops.state_store.plugins.module_utils.store import (
     Backend,
     Entry,

@@ -22,6 +22,8 @@ import random
 import re
 import time
 
+from ansible_collections.kops.state_store.plugins.module_utils.backends.sdk import require_minimum_versions
+from ansible_collections.kops.state_store.plugins.module_utils.backends.transport import warn_if_plaintext
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AccessDenied,
     AlreadyExists,
@@ -32,9 +34,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotSupported,
     first_line,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.sdk import require_minimum_versions
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry, http_date_seconds
-from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
 ACLS = ('private', 'public-read', 'public-read-write', 'default')
 PAGE_SIZE = 1000  # kOps's listing page size

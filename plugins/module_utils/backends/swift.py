@@ -19,6 +19,8 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported, kept for the compile sanity test
     from urllib import quote  # type: ignore
 
+from ansible_collections.kops.state_store.plugins.module_utils.backends.sdk import require_minimum_versions
+from ansible_collections.kops.state_store.plugins.module_utils.backends.transport import warn_if_plaintext
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AccessDenied,
     AlreadyExists,
@@ -28,9 +30,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotSupported,
     first_line,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.sdk import require_minimum_versions
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry, http_date_seconds
-from ansible_collections.kops.state_store.plugins.module_utils.transport import warn_if_plaintext
 
 # Retries for 5xx answers and failed connections, with keystoneauth's doubling delay from 0.5 s (bounded).
 RETRIES = 4

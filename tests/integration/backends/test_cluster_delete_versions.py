@@ -2,29 +2,14 @@
 current entries were deleted, and when versioning was switched on after the entries were written."""
 
 import json
-import uuid
 
-import boto3
 import pytest
 import yaml
 
-from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl
 from ansible_collections.kops.state_store.plugins.module_utils.errors import AccessDenied
+from ansible_collections.kops.state_store.plugins.module_utils.kops import cluster as cl
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
-
-KEYS = dict(aws_access_key_id='testing', aws_secret_access_key='testing')
-
-
-def admin(endpoint):
-    return boto3.client('s3', endpoint_url=endpoint, region_name='us-east-1', **KEYS)
-
-
-def versions(endpoint, bucket, prefix=''):
-    found = set()
-    for page in admin(endpoint).get_paginator('list_object_versions').paginate(Bucket=bucket, Prefix=prefix):
-        found.update((item['Key'], item['VersionId']) for item in page.get('Versions', []))
-        found.update((item['Key'], item['VersionId']) for item in page.get('DeleteMarkers', []))
-    return found
+from servers.moto import admin_client, new_bucket, object_versions
 
 
 @pytest.fixture
@@ -32,15 +17,14 @@ def s3_store(moto_server, monkeypatch):
     """(store, bucket) on a fresh bucket; versioning is switched on by the test."""
     for name in ('AWS_PROFILE', 'AWS_CA_BUNDLE', 'S3_ENDPOINT', 'KOPS_STATE_S3_ACL'):
         monkeypatch.delenv(name, raising=False)
-    bucket = 'delete-%s' % uuid.uuid4().hex[:10]
-    admin(moto_server.endpoint).create_bucket(Bucket=bucket)
+    bucket = new_bucket(moto_server.endpoint, 'delete')
     store = open_store('s3://%s' % bucket, dict(endpoint_url=moto_server.endpoint, access_key='testing',
                                                 secret_key='testing', region='us-east-1'))
     return store, bucket
 
 
 def enable_versioning(endpoint, bucket):
-    admin(endpoint).put_bucket_versioning(Bucket=bucket, VersioningConfiguration={'Status': 'Enabled'})
+    admin_client(endpoint).put_bucket_versioning(Bucket=bucket, VersioningConfiguration={'Status': 'Enabled'})
 
 
 def write_cluster(store, name):
@@ -60,21 +44,21 @@ def test_failed_version_removal_is_reported_and_a_second_run_finishes(moto_serve
     policy = {'Version': '2012-10-17', 'Statement': [{
         'Effect': 'Deny', 'Principal': '*', 'Action': ['s3:DeleteObject', 's3:DeleteObjectVersion'],
         'Resource': 'arn:aws:s3:::%s/c1/secrets/rotated' % bucket}]}
-    admin(moto_server.endpoint).put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    admin_client(moto_server.endpoint).put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     with pytest.raises(AccessDenied, match=r"^the current entries of cluster c1 were deleted, but not all of its old "
                                            r"versions: could not permanently remove 3 of the 9 old versions and "
                                            r"delete markers below 'c1' in s3://%s/, 3 remain: c1/secrets/rotated .*"
                                            r"Run the task again to remove the rest$" % bucket):
         cl.delete_cluster(store, 'c1')
-    assert sorted(key for key, _version in versions(moto_server.endpoint, bucket)) == ['c1/secrets/rotated'] * 3
+    assert sorted(key for key, _version, _marker in object_versions(moto_server.endpoint, bucket)) == ['c1/secrets/rotated'] * 3
     assert cl.list_clusters(store) == []
 
-    admin(moto_server.endpoint).delete_bucket_policy(Bucket=bucket)
+    admin_client(moto_server.endpoint).delete_bucket_policy(Bucket=bucket)
     plan = cl.delete_cluster(store, 'c1', check_mode=True)
     assert (plan.changed, plan.old_versions, plan.writes) == (True, 3, [])
     plan = cl.delete_cluster(store, 'c1')
     assert (plan.changed, plan.old_versions) == (True, 3)
-    assert versions(moto_server.endpoint, bucket) == set()
+    assert object_versions(moto_server.endpoint, bucket) == set()
 
 
 def test_versioning_switched_on_after_the_writes_is_not_reported_as_success(moto_server, s3_store):
@@ -92,7 +76,7 @@ def test_versioning_switched_on_after_the_writes_is_not_reported_as_success(moto
     with pytest.raises(cl.ClusterError, match='refusing to delete cluster c1 with purge_versions=false'):
         cl.delete_cluster(store, 'c1', purge_versions=False)
     assert cl.delete_cluster(store, 'c1').old_versions == 6
-    assert versions(moto_server.endpoint, bucket) == set()
+    assert object_versions(moto_server.endpoint, bucket) == set()
 
 
 def test_a_folder_with_current_entries_but_no_config_is_left_alone(moto_server, s3_store):
@@ -100,7 +84,7 @@ def test_a_folder_with_current_entries_but_no_config_is_left_alone(moto_server, 
     enable_versioning(moto_server.endpoint, bucket)
     store.write('c1/secrets/admin', b'one')
     store.write('c1/secrets/admin', b'two')
-    before = versions(moto_server.endpoint, bucket)
+    before = object_versions(moto_server.endpoint, bucket)
     plan = cl.delete_cluster(store, 'c1')
     assert (plan.changed, plan.old_versions, plan.writes) == (False, 0, [])
-    assert versions(moto_server.endpoint, bucket) == before
+    assert object_versions(moto_server.endpoint, bucket) == before

@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl
+from ansible_collections.kops.state_store.plugins.module_utils.lock import LOCK_FOLDER
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
-from cluster_races import hammer
+from support.cluster_races import hammer
 
 _names = itertools.count()
 
@@ -42,4 +42,4 @@ def _oss_store(request, monkeypatch):
 def test_concurrent_merges_lose_nothing_on_servers(request, monkeypatch, make_store):
     open_backend = make_store(request, monkeypatch)
     assert len(hammer(open_backend, workers=8, rounds=3)) == 24
-    assert open_backend().list(cl.LOCK_FOLDER, recursive=True) == []
+    assert open_backend().list(LOCK_FOLDER, recursive=True) == []

@@ -15,7 +15,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
 )
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
-from backend_contract import BackendContract
+from support.backend_contract import BackendContract
 
 
 class TestOSSBackend(BackendContract):

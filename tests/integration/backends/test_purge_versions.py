@@ -4,40 +4,20 @@ file:// and memfs://. Only the folder itself is purged, never a sibling whose na
 
 import itertools
 import json
-import uuid
 
-import boto3
 import hvac
 import pytest
 
 from ansible_collections.kops.state_store.plugins.module_utils.backends import s3
 from ansible_collections.kops.state_store.plugins.module_utils.errors import AccessDenied, NotFound
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
+from servers.moto import DENY_VERSION_LISTING, admin_client, iam_user, new_bucket, object_versions
 
-KEYS = dict(aws_access_key_id='testing', aws_secret_access_key='testing')
 _names = itertools.count()
 
 
-def admin(endpoint):
-    return boto3.client('s3', endpoint_url=endpoint, region_name='us-east-1', **KEYS)
-
-
-def new_bucket(endpoint, versioned=True):
-    name = 'kops-versions-%s' % uuid.uuid4().hex[:12]
-    client = admin(endpoint)
-    client.create_bucket(Bucket=name)
-    if versioned:
-        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={'Status': 'Enabled'})
-    return name
-
-
-def all_versions(endpoint, bucket, prefix=''):
-    """{(key, version id, is delete marker)} as S3 lists them."""
-    found = set()
-    for page in admin(endpoint).get_paginator('list_object_versions').paginate(Bucket=bucket, Prefix=prefix):
-        found.update((item['Key'], item['VersionId'], False) for item in page.get('Versions', []))
-        found.update((item['Key'], item['VersionId'], True) for item in page.get('DeleteMarkers', []))
-    return found
+def new_versioned_bucket(endpoint, versioned=True):
+    return new_bucket(endpoint, 'kops-versions', versioned)
 
 
 def settings(endpoint):
@@ -67,18 +47,18 @@ def s3_env(monkeypatch):
 
 
 def test_s3_purges_old_versions_and_markers_of_the_folder_only(moto_server, s3_env):
-    bucket = new_bucket(moto_server.endpoint)
+    bucket = new_versioned_bucket(moto_server.endpoint)
     store = open_store('s3://%s/state' % bucket, settings(moto_server.endpoint))
     live = fill(store)
-    before = all_versions(moto_server.endpoint, bucket)
+    before = object_versions(moto_server.endpoint, bucket)
     siblings = set(item for item in before if not item[0].startswith('state/c/'))
     assert store.keeps_versions('c')
 
     assert store.purge_versions('c', check_mode=True) == 5  # config, admin: 1 each; rotated: 2 and a marker
-    assert all_versions(moto_server.endpoint, bucket) == before
+    assert object_versions(moto_server.endpoint, bucket) == before
 
     assert store.purge_versions('c') == 5
-    left = all_versions(moto_server.endpoint, bucket)
+    left = object_versions(moto_server.endpoint, bucket)
     assert sorted(key for key, _version, _marker in left if key.startswith('state/c/')) == \
         ['state/c/config', 'state/c/secrets/admin']  # the current versions only
     assert set(item for item in left if not item[0].startswith('state/c/')) == siblings
@@ -87,29 +67,29 @@ def test_s3_purges_old_versions_and_markers_of_the_folder_only(moto_server, s3_e
 
 
 def test_s3_purge_after_deleting_everything_leaves_no_version(moto_server, s3_env):
-    bucket = new_bucket(moto_server.endpoint)
+    bucket = new_versioned_bucket(moto_server.endpoint)
     store = open_store('s3://%s' % bucket, settings(moto_server.endpoint))
     fill(store)
     for path in ('c/config', 'c/secrets/admin'):
         store.delete(path)
     assert store.purge_versions('c') == 9  # 2 + 2 + 2 old versions, 3 delete markers
-    assert all_versions(moto_server.endpoint, bucket, 'c/') == set()
-    assert len(all_versions(moto_server.endpoint, bucket, 'c.example/')) == 2
+    assert object_versions(moto_server.endpoint, bucket, 'c/') == set()
+    assert len(object_versions(moto_server.endpoint, bucket, 'c.example/')) == 2
 
 
 def test_s3_purge_in_batches(moto_server, s3_env, monkeypatch):
     monkeypatch.setattr(s3, 'DELETE_BATCH', 2)
-    bucket = new_bucket(moto_server.endpoint)
+    bucket = new_versioned_bucket(moto_server.endpoint)
     store = open_store('s3://%s' % bucket, settings(moto_server.endpoint))
     for number in range(4):
         store.write('c/secrets/s', b'%d' % number)
     store.delete('c/secrets/s')
     assert store.purge_versions('c') == 5
-    assert all_versions(moto_server.endpoint, bucket) == set()
+    assert object_versions(moto_server.endpoint, bucket) == set()
 
 
 def test_s3_unversioned_bucket_has_nothing_to_purge(moto_server, s3_env):
-    bucket = new_bucket(moto_server.endpoint, versioned=False)
+    bucket = new_versioned_bucket(moto_server.endpoint, versioned=False)
     store = open_store('s3://%s/state' % bucket, settings(moto_server.endpoint))
     live = fill(store)
     assert not store.keeps_versions('c')
@@ -119,46 +99,26 @@ def test_s3_unversioned_bucket_has_nothing_to_purge(moto_server, s3_env):
 
 
 def test_s3_refused_version_deletes_are_failures(moto_server, s3_env):
-    bucket = new_bucket(moto_server.endpoint)
+    bucket = new_versioned_bucket(moto_server.endpoint)
     store = open_store('s3://%s' % bucket, settings(moto_server.endpoint))
     fill(store)
-    admin(moto_server.endpoint).put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+    admin_client(moto_server.endpoint).put_bucket_policy(Bucket=bucket, Policy=json.dumps({
         'Version': '2012-10-17', 'Statement': [{
             'Effect': 'Deny', 'Principal': '*', 'Action': ['s3:DeleteObject', 's3:DeleteObjectVersion'],
             'Resource': 'arn:aws:s3:::%s/c/secrets/*' % bucket}]}))
     with pytest.raises(AccessDenied, match=r"could not permanently remove 4 of the 5 old versions and delete markers "
                                            r"below 'c' in s3://%s/, 4 remain: c/secrets/" % bucket):
         store.purge_versions('c')
-    remaining = all_versions(moto_server.endpoint, bucket, 'c/secrets/')
+    remaining = object_versions(moto_server.endpoint, bucket, 'c/secrets/')
     assert len(remaining) == 5  # admin: 2, rotated: 2 and the marker; only config's old version went
-
-
-def user_without_version_listing(endpoint):
-    """An IAM user allowed everything on S3 but s3:ListBucketVersions (moto checks a caller's IAM policies; it
-    enforces a bucket policy's Deny only on object requests). Returns (access key id, secret)."""
-    iam = boto3.client('iam', endpoint_url=endpoint, region_name='us-east-1', **KEYS)
-    user = 'kops-%s' % uuid.uuid4().hex[:8]
-    iam.create_user(UserName=user)
-    iam.put_user_policy(UserName=user, PolicyName='state', PolicyDocument=json.dumps({
-        'Version': '2012-10-17', 'Statement': [
-            {'Effect': 'Allow', 'Action': 's3:*', 'Resource': '*'},
-            {'Effect': 'Deny', 'Action': 's3:ListBucketVersions', 'Resource': '*'}]}))
-    key = iam.create_access_key(UserName=user)['AccessKey']
-    return key['AccessKeyId'], key['SecretAccessKey']
-
-
-@pytest.fixture
-def authenticating(moto_auth_server):
-    yield moto_auth_server
-    moto_auth_server.authentication(False)
 
 
 def test_s3_refused_listing_is_a_clear_error(authenticating, s3_env):
     endpoint = authenticating.endpoint
     authenticating.authentication(False)
-    bucket = new_bucket(endpoint)
-    admin(endpoint).put_object(Bucket=bucket, Key='c/config', Body=b'x')
-    access, secret = user_without_version_listing(endpoint)
+    bucket = new_versioned_bucket(endpoint)
+    admin_client(endpoint).put_object(Bucket=bucket, Key='c/config', Body=b'x')
+    access, secret = iam_user(endpoint, DENY_VERSION_LISTING)
     authenticating.authentication(True)
     store = open_store('s3://%s' % bucket, dict(endpoint_url=endpoint, access_key=access, secret_key=secret,
                                                 region='us-east-1'))

@@ -6,11 +6,10 @@ import json
 import os
 import uuid
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from ansible_collections.kops.state_store.plugins.module_utils.backends import s3
+from ansible_collections.kops.state_store.plugins.module_utils.backends import s3, s3_client
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AccessDenied,
     AlreadyExists,
@@ -20,13 +19,10 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     PreconditionFailed,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.policy import merge_statements
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
-from servers.moto import free_port
-
-from backend_contract import BackendContract
-
-KEYS = dict(aws_access_key_id='testing', aws_secret_access_key='testing')
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
+from servers.moto import admin_client, free_port, iam_user, new_bucket
+from support.backend_contract import BackendContract
 
 
 @pytest.fixture
@@ -44,18 +40,6 @@ def environment(monkeypatch, tmp_path):
 
     use()
     return use
-
-
-def admin(endpoint, region='us-east-1'):
-    """A plain boto3 client of the test itself, to prepare buckets and look at what the backend did."""
-    return boto3.client('s3', endpoint_url=endpoint, region_name=region, **KEYS)
-
-
-def new_bucket(endpoint, region='us-east-1'):
-    name = 'kops-%s' % uuid.uuid4().hex[:16]
-    configuration = {} if region == 'us-east-1' else dict(CreateBucketConfiguration={'LocationConstraint': region})
-    admin(endpoint, region).create_bucket(Bucket=name, **configuration)
-    return name
 
 
 def aws_settings(moto_server, region='us-east-1'):
@@ -89,80 +73,80 @@ class TestDoBackend(BackendContract):
 # -- configuration ------------------------------------------------------------------------------------
 def test_s3_endpoint_needs_both_keys():
     with pytest.raises(AccessDenied, match='S3_SECRET_ACCESS_KEY cannot be empty when S3_ENDPOINT is set'):
-        s3.S3Settings({}, 's3', dict(S3_ENDPOINT='https://minio.example', S3_ACCESS_KEY_ID='k', AWS_SECRET_ACCESS_KEY='s'))
+        s3_client.S3Settings({}, 's3', dict(S3_ENDPOINT='https://minio.example', S3_ACCESS_KEY_ID='k', AWS_SECRET_ACCESS_KEY='s'))
     with pytest.raises(AccessDenied, match='S3_ACCESS_KEY_ID cannot be empty'):
-        s3.S3Settings({}, 'do', dict(S3_ENDPOINT='nyc3.digitaloceanspaces.com', AWS_ACCESS_KEY_ID='k'))
+        s3_client.S3Settings({}, 'do', dict(S3_ENDPOINT='nyc3.digitaloceanspaces.com', AWS_ACCESS_KEY_ID='k'))
 
 
 def test_do_needs_an_endpoint():
     with pytest.raises(BadLocation, match='do:// state stores need S3_ENDPOINT'):
-        s3.S3Settings({}, 'do', dict(S3_ACCESS_KEY_ID='k', S3_SECRET_ACCESS_KEY='s'))
+        s3_client.S3Settings({}, 'do', dict(S3_ACCESS_KEY_ID='k', S3_SECRET_ACCESS_KEY='s'))
 
 
 def test_s3_endpoint_rules():
-    config = s3.S3Settings({}, 'do', dict(S3_ENDPOINT='nyc3.digitaloceanspaces.com', S3_ACCESS_KEY_ID='k',
-                                          S3_SECRET_ACCESS_KEY='s', AWS_ACCESS_KEY_ID='aws', AWS_REGION='eu-west-3'))
+    config = s3_client.S3Settings({}, 'do', dict(S3_ENDPOINT='nyc3.digitaloceanspaces.com', S3_ACCESS_KEY_ID='k',
+                                                 S3_SECRET_ACCESS_KEY='s', AWS_ACCESS_KEY_ID='aws', AWS_REGION='eu-west-3'))
     assert config.endpoint_url == 'https://nyc3.digitaloceanspaces.com'  # no scheme means https
     assert (config.access_key, config.secret_key, config.region) == ('k', 's', 'us-east-1')
     assert config.compatible
-    assert s3.S3Settings({}, 's3', dict(S3_ENDPOINT='http://127.0.0.1:9000', S3_ACCESS_KEY_ID='k',
-                                        S3_SECRET_ACCESS_KEY='s', S3_REGION='fr-par')).region == 'fr-par'
+    assert s3_client.S3Settings({}, 's3', dict(S3_ENDPOINT='http://127.0.0.1:9000', S3_ACCESS_KEY_ID='k',
+                                               S3_SECRET_ACCESS_KEY='s', S3_REGION='fr-par')).region == 'fr-par'
 
 
 def test_aws_variables_and_options():
     environ = dict(AWS_ACCESS_KEY='old-style', AWS_SECRET_KEY='old-secret', AWS_SECURITY_TOKEN='awx-token',
                    AWS_DEFAULT_REGION='eu-central-1', AWS_URL='https://s3.example')
-    config = s3.S3Settings({}, 's3', environ)
+    config = s3_client.S3Settings({}, 's3', environ)
     assert (config.access_key, config.secret_key, config.session_token) == ('old-style', 'old-secret', 'awx-token')
     assert config.region is None  # kOps ignores AWS_DEFAULT_REGION for the probe
     assert config.endpoint_url == 'https://s3.example' and not config.compatible
-    config = s3.S3Settings(dict(access_key='a', secret_key='b', region='ap-south-1'), 's3', environ)
+    config = s3_client.S3Settings(dict(access_key='a', secret_key='b', region='ap-south-1'), 's3', environ)
     assert (config.access_key, config.secret_key, config.region) == ('a', 'b', 'ap-south-1')
     assert config.session_token is None  # keys given as options are a whole identity: no token of another joins
-    assert s3.S3Settings(dict(profile='ops'), 's3', environ).access_key is None  # a profile names the keys
+    assert s3_client.S3Settings(dict(profile='ops'), 's3', environ).access_key is None  # a profile names the keys
     with pytest.raises(AccessDenied, match='together'):
-        s3.S3Settings(dict(access_key='a'), 's3', {})
+        s3_client.S3Settings(dict(access_key='a'), 's3', {})
     with pytest.raises(AccessDenied, match='together'):  # a key option and the secret of the environment
-        s3.S3Settings(dict(access_key='a'), 's3', environ)
+        s3_client.S3Settings(dict(access_key='a'), 's3', environ)
     with pytest.raises(AccessDenied, match='either profile or access_key'):
-        s3.S3Settings(dict(profile='ops', access_key='a', secret_key='b'), 's3', environ)
+        s3_client.S3Settings(dict(profile='ops', access_key='a', secret_key='b'), 's3', environ)
 
 
 def test_bucket_location_answers():
-    assert s3.location_region(None) == s3.location_region('') == 'us-east-1'
-    assert s3.location_region('EU') == 'eu-west-1'
-    assert s3.location_region('ap-southeast-2') == 'ap-southeast-2'
+    assert s3_client.location_region(None) == s3_client.location_region('') == 'us-east-1'
+    assert s3_client.location_region('EU') == 'eu-west-1'
+    assert s3_client.location_region('ap-southeast-2') == 'ap-southeast-2'
 
 
 def test_not_on_ec2(tmp_path):
     uuid_file = tmp_path / 'product_uuid'
-    assert not s3.on_ec2(str(uuid_file))  # unreadable: not EC2, as in current kOps
+    assert not s3_client.on_ec2(str(uuid_file))  # unreadable: not EC2, as in current kOps
     uuid_file.write_text('EC2E1916-9099-7CAF-FD21-012345ABCDEF\n')
-    assert s3.on_ec2(str(uuid_file))
+    assert s3_client.on_ec2(str(uuid_file))
     uuid_file.write_text('4c4c4544-0038-3010-8051-b7c04f565931\n')
-    assert not s3.on_ec2(str(uuid_file))
+    assert not s3_client.on_ec2(str(uuid_file))
 
 
 def test_etag_hash_rule():
-    assert s3.md5_from_etag('"5D41402ABC4B2A76B9719D911017C592"') == '5d41402abc4b2a76b9719d911017c592'
-    assert s3.md5_from_etag('"5d41402abc4b2a76b9719d911017c592-3"') is None  # multipart
-    assert s3.md5_from_etag(None) is None
+    assert s3_client.md5_from_etag('"5D41402ABC4B2A76B9719D911017C592"') == '5d41402abc4b2a76b9719d911017c592'
+    assert s3_client.md5_from_etag('"5d41402abc4b2a76b9719d911017c592-3"') is None  # multipart
+    assert s3_client.md5_from_etag(None) is None
 
 
 # -- regions ------------------------------------------------------------------------------------------
 def test_bucket_in_another_region_is_found(moto_server, environment):
-    bucket = new_bucket(moto_server.endpoint, 'eu-west-2')
+    bucket = new_bucket(moto_server.endpoint, region='eu-west-2')
     store = open_store('s3://%s/state' % bucket, aws_settings(moto_server, region='us-east-1'))
     store.write('c1/config', b'x')
-    assert s3.bucket_region(store.config, bucket) == 'eu-west-2'
+    assert s3_client.bucket_region(store.config, bucket) == 'eu-west-2'
     assert store.client.meta.region_name == 'eu-west-2'
-    assert admin(moto_server.endpoint, 'eu-west-2').get_object(Bucket=bucket, Key='state/c1/config')['Body'].read() == b'x'
+    assert admin_client(moto_server.endpoint, region='eu-west-2').get_object(Bucket=bucket, Key='state/c1/config')['Body'].read() == b'x'
 
 
 def test_region_from_aws_region_variable(moto_server, environment):
     environment(AWS_REGION='ca-central-1', AWS_ENDPOINT_URL=moto_server.endpoint,
                 AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing')
-    bucket = new_bucket(moto_server.endpoint, 'ap-northeast-1')
+    bucket = new_bucket(moto_server.endpoint, region='ap-northeast-1')
     store = open_store('s3://%s' % bucket)
     assert store.config.probe_region() == 'ca-central-1'
     assert store.list('') == []
@@ -171,7 +155,7 @@ def test_region_from_aws_region_variable(moto_server, environment):
 
 # -- encryption, ACLs ---------------------------------------------------------------------------------
 def _sse(endpoint, bucket, key):
-    return admin(endpoint).head_object(Bucket=bucket, Key=key).get('ServerSideEncryption')
+    return admin_client(endpoint).head_object(Bucket=bucket, Key=key).get('ServerSideEncryption')
 
 
 def test_sse_header_without_bucket_encryption(moto_server, environment):
@@ -182,15 +166,15 @@ def test_sse_header_without_bucket_encryption(moto_server, environment):
 
 def test_no_sse_header_with_bucket_default_encryption(moto_server, environment):
     bucket = new_bucket(moto_server.endpoint)
-    admin(moto_server.endpoint).put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+    admin_client(moto_server.endpoint).put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
         'Rules': [{'ApplyServerSideEncryptionByDefault': {'SSEAlgorithm': 'aws:kms'}}]})
     store = open_store('s3://%s' % bucket, aws_settings(moto_server))
     store.write('c1/config', b'kms')
     # An explicit AES256 header would have won over the bucket's KMS default.
     assert _sse(moto_server.endpoint, bucket, 'c1/config') == 'aws:kms'
     # as on S3, the ETag of a KMS object is no MD5 of its content (the test front sees to it)
-    etag = admin(moto_server.endpoint).head_object(Bucket=bucket, Key='c1/config')['ETag']
-    assert s3.md5_from_etag(etag) not in (None, hashlib.md5(b'kms').hexdigest())
+    etag = admin_client(moto_server.endpoint).head_object(Bucket=bucket, Key='c1/config')['ETag']
+    assert s3_client.md5_from_etag(etag) not in (None, hashlib.md5(b'kms').hexdigest())
     # KMS ETags are no content MD5s: no hash from listings or HeadObject, content hashing instead.
     assert [entry.hash for entry in store.list('c1')] == [None]
     assert store.hash('c1/config') == ('sha256', hashlib.sha256(b'kms').hexdigest())
@@ -202,13 +186,13 @@ def test_listing_trusts_no_etag_where_the_bucket_does_not_tell_its_encryption(au
     endpoint = authenticating.endpoint
     authenticating.authentication(False)
     kms_bucket, plain_bucket = new_bucket(endpoint), new_bucket(endpoint)
-    admin(endpoint).put_bucket_encryption(Bucket=kms_bucket, ServerSideEncryptionConfiguration={
+    admin_client(endpoint).put_bucket_encryption(Bucket=kms_bucket, ServerSideEncryptionConfiguration={
         'Rules': [{'ApplyServerSideEncryptionByDefault': {'SSEAlgorithm': 'aws:kms'}}]})
     for bucket in (kms_bucket, plain_bucket):
-        admin(endpoint).put_object(Bucket=bucket, Key='c1/config', Body=b'spec')
+        admin_client(endpoint).put_object(Bucket=bucket, Key='c1/config', Body=b'spec')
     policy = _allow('s3:*')
     policy['Statement'].append({'Effect': 'Deny', 'Action': 's3:GetEncryptionConfiguration', 'Resource': '*'})
-    refused, allowed = _iam_user(endpoint, policy), _iam_user(endpoint, _allow('s3:*'))
+    refused, allowed = iam_user(endpoint, policy), iam_user(endpoint, _allow('s3:*'))
     authenticating.authentication(True)
 
     def listed_hashes(user, bucket):
@@ -226,8 +210,8 @@ def test_listing_trusts_no_etag_where_the_bucket_does_not_tell_its_encryption(au
 
 def test_hash_of_an_sse_c_object_says_why_it_cannot_be_read(moto_server, environment):
     bucket = new_bucket(moto_server.endpoint)
-    admin(moto_server.endpoint).put_object(Bucket=bucket, Key='c1/secret', Body=b'x', SSECustomerAlgorithm='AES256',
-                                           SSECustomerKey=os.urandom(32))
+    admin_client(moto_server.endpoint).put_object(Bucket=bucket, Key='c1/secret', Body=b'x', SSECustomerAlgorithm='AES256',
+                                                  SSECustomerKey=os.urandom(32))
     store = open_store('s3://%s' % bucket, aws_settings(moto_server))
     with pytest.raises(BackendFailure, match="entry 'c1/secret' .*stored using a form of Server Side Encryption"):
         store.hash('c1/secret')
@@ -236,11 +220,11 @@ def test_hash_of_an_sse_c_object_says_why_it_cannot_be_read(moto_server, environ
 def test_sync_from_an_object_written_with_its_own_kms_header(moto_server, environment):
     """A listing cannot tell an object written with its own SSE-KMS header in a bucket without KMS default:
     its ETag passes for an MD5. Copied once, it must then be unchanged, and verified."""
-    from ansible_collections.kops.state_store.plugins.module_utils.sync import Sync
+    from ansible_collections.kops.state_store.plugins.module_utils.workflows.sync import Sync
 
     source = open_store('s3://%s/old' % new_bucket(moto_server.endpoint), aws_settings(moto_server))
-    admin(moto_server.endpoint).put_object(Bucket=source.bucket, Key='old/c1/config', Body=b'spec',
-                                           ServerSideEncryption='aws:kms')
+    admin_client(moto_server.endpoint).put_object(Bucket=source.bucket, Key='old/c1/config', Body=b'spec',
+                                                  ServerSideEncryption='aws:kms')
     destination = open_store('s3://%s/new' % new_bucket(moto_server.endpoint), aws_settings(moto_server))
     assert Sync(source, destination).run().copied == 1
     again = Sync(source, destination)
@@ -258,7 +242,7 @@ def test_sse_header_with_s3_endpoint_but_not_for_do(moto_server, environment):
 
 
 def _public(endpoint, bucket, key):
-    grants = admin(endpoint).get_object_acl(Bucket=bucket, Key=key)['Grants']
+    grants = admin_client(endpoint).get_object_acl(Bucket=bucket, Key=key)['Grants']
     return any(grant['Grantee'].get('URI', '').endswith('/global/AllUsers') for grant in grants)
 
 
@@ -362,31 +346,14 @@ def test_unreachable_endpoint(environment):
 
 
 # -- authentication (moto with IAM checks on) -----------------------------------------------------------
-def _iam_user(endpoint, policy):
-    """Create an IAM user with an inline policy; returns its (access key id, secret)."""
-    iam = boto3.client('iam', endpoint_url=endpoint, region_name='us-east-1', **KEYS)
-    name = 'kops-%s' % uuid.uuid4().hex[:8]
-    iam.create_user(UserName=name)
-    iam.put_user_policy(UserName=name, PolicyName='state', PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName=name)['AccessKey']
-    return key['AccessKeyId'], key['SecretAccessKey']
-
-
 def _allow(*actions):
     return {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': list(actions), 'Resource': '*'}]}
-
-
-@pytest.fixture
-def authenticating(moto_auth_server):
-    """Call ``authenticating.on()`` once users and buckets exist; checks are switched off again after the test."""
-    yield moto_auth_server
-    moto_auth_server.authentication(False)
 
 
 def test_s3_keys_are_the_ones_used(authenticating, environment):
     endpoint = authenticating.endpoint
     authenticating.authentication(False)
-    access, secret = _iam_user(endpoint, _allow('s3:*'))
+    access, secret = iam_user(endpoint, _allow('s3:*'))
     bucket = new_bucket(endpoint)
     authenticating.authentication(True)
     # The AWS_* keys are wrong: only the S3_* keys may be used with S3_ENDPOINT.
@@ -408,8 +375,8 @@ def test_access_denied_is_clear(authenticating, environment):
     endpoint = authenticating.endpoint
     authenticating.authentication(False)
     bucket = new_bucket(endpoint)
-    admin(endpoint).put_object(Bucket=bucket, Key='c1/config', Body=b'x')
-    lister = _iam_user(endpoint, _allow('s3:ListBucket'))
+    admin_client(endpoint).put_object(Bucket=bucket, Key='c1/config', Body=b'x')
+    lister = iam_user(endpoint, _allow('s3:ListBucket'))
     authenticating.authentication(True)
     environment(S3_ENDPOINT=endpoint, S3_ACCESS_KEY_ID=lister[0], S3_SECRET_ACCESS_KEY=lister[1])
     store = open_store('s3://%s' % bucket)
@@ -422,16 +389,16 @@ def test_access_denied_is_clear(authenticating, environment):
 def test_bucket_region_from_head_bucket_when_location_is_refused(authenticating, environment):
     endpoint = authenticating.endpoint
     authenticating.authentication(False)
-    bucket = new_bucket(endpoint, 'eu-west-2')
+    bucket = new_bucket(endpoint, region='eu-west-2')
     policy = _allow('s3:*')
     policy['Statement'].append({'Effect': 'Deny', 'Action': 's3:GetBucketLocation', 'Resource': '*'})
-    user = _iam_user(endpoint, policy)
+    user = iam_user(endpoint, policy)
     authenticating.authentication(True)
     store = open_store('s3://%s' % bucket, dict(endpoint_url=endpoint, access_key=user[0], secret_key=user[1],
                                                 region='us-east-1'))
     with pytest.raises(ClientError, match='AccessDenied'):  # the user may not ask GetBucketLocation
-        s3.client_for_region(store.config, 'us-east-1').get_bucket_location(Bucket=bucket)
-    assert s3.bucket_region(store.config, bucket) == 'eu-west-2'
+        s3_client.client_for_region(store.config, 'us-east-1').get_bucket_location(Bucket=bucket)
+    assert s3_client.bucket_region(store.config, bucket) == 'eu-west-2'
 
 
 def test_probes_go_into_the_folder_written_for_a_principal_allowed_only_there(authenticating, environment):
@@ -447,7 +414,7 @@ def test_probes_go_into_the_folder_written_for_a_principal_allowed_only_there(au
              'Resource': 'arn:aws:s3:::' + name},
             {'Effect': 'Allow', 'Action': ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
              'Resource': 'arn:aws:s3:::%s/c1.k8s.local/*' % name}]
-    user = _iam_user(endpoint, {'Version': '2012-10-17', 'Statement': statements})
+    user = iam_user(endpoint, {'Version': '2012-10-17', 'Statement': statements})
     authenticating.authentication(True)
     settings = dict(endpoint_url=endpoint, access_key=user[0], secret_key=user[1], region='us-east-1')
     store = open_store('s3://%s' % bucket, settings)
@@ -486,7 +453,7 @@ def test_server_without_conditional_writes_is_refused(request, moto_server, envi
 
 def _keys(endpoint, bucket):
     """Every key of the bucket, as the server has them (probes included)."""
-    return sorted(item['Key'] for item in admin(endpoint).list_objects_v2(Bucket=bucket).get('Contents', []))
+    return sorted(item['Key'] for item in admin_client(endpoint).list_objects_v2(Bucket=bucket).get('Contents', []))
 
 
 @pytest.mark.parametrize('ignored_or_rejected', ['ignored', 'rejected'])
@@ -498,7 +465,7 @@ def test_server_honouring_some_conditions_refuses_only_what_needs_the_others(
     bucket = new_bucket(moto_server.endpoint)
     front = s3_conditions_front(**{ignored_or_rejected: {condition}})
     store = open_store('s3://%s/state' % bucket, aws_settings(front))
-    admin(moto_server.endpoint).put_object(Bucket=bucket, Key='state/c1/config', Body=b'theirs')
+    admin_client(moto_server.endpoint).put_object(Bucket=bucket, Key='state/c1/config', Body=b'theirs')
     current = store.read('c1/config')[1]
     needs = {('PutObject', 'If-None-Match'): lambda: store.create('c1/config', b'mine'),
              ('PutObject', 'If-Match'): lambda: store.write('c1/config', b'mine', expect='"%s"' % ('1' * 32)),
@@ -561,7 +528,7 @@ def test_bucket_policy_rounds_are_bounded_when_every_write_is_replaced(s3_policy
     theirs = {'Version': '2012-10-17', 'Statement': [{'Sid': 'Theirs', 'Effect': 'Deny', 'Principal': '*',
                                                       'Action': 's3:DeleteBucket', 'Resource': 'arn:aws:s3:::' + bucket}]}
     s3_policy_race.after_write = lambda name: s3_policy_race.admin.put_bucket_policy(Bucket=name, Policy=json.dumps(theirs))
-    settings = s3.BucketSettings(aws_settings(s3_policy_race), bucket)
+    settings = s3_client.BucketSettings(aws_settings(s3_policy_race), bucket)
     mine = dict(theirs['Statement'][0], Sid='Mine')
     with pytest.raises(BackendFailure, match='changed by someone else in each of 5 rounds .*; the last write of this '
                                              'task was replaced; run the task again'):
@@ -572,7 +539,7 @@ def test_bucket_policy_rounds_are_bounded_when_every_write_is_replaced(s3_policy
 
 def test_bucket_policy_check_mode_and_no_change(s3_policy_race, environment):
     bucket = new_bucket(s3_policy_race.endpoint)
-    settings = s3.BucketSettings(aws_settings(s3_policy_race), bucket)
+    settings = s3_client.BucketSettings(aws_settings(s3_policy_race), bucket)
     statement = {'Sid': 'Mine', 'Effect': 'Deny', 'Principal': '*', 'Action': 's3:DeleteBucket',
                  'Resource': 'arn:aws:s3:::' + bucket}
     before, merge, changed = settings.update_policy(lambda current: merge_statements(current, [statement]), check_mode=True)
@@ -622,12 +589,12 @@ def test_probes_leave_no_version_behind(moto_server, environment):
     """The conditional-request probes write and delete objects in the cluster's folder; in a versioned bucket
     that would leave a noncurrent version and a delete marker per probing process in every folder probed."""
     bucket, source_bucket = new_bucket(moto_server.endpoint), new_bucket(moto_server.endpoint)
-    admin(moto_server.endpoint).put_bucket_versioning(Bucket=bucket, VersioningConfiguration={'Status': 'Enabled'})
+    admin_client(moto_server.endpoint).put_bucket_versioning(Bucket=bucket, VersioningConfiguration={'Status': 'Enabled'})
     store = open_store('s3://%s/state' % bucket, aws_settings(moto_server))
     source = open_store('s3://%s/state' % source_bucket, aws_settings(moto_server))
     source.write('c1/instancegroup/nodes', b'group')
     store.create('c1/config', b'spec')  # probes the conditional writes
     store.copy_from(source, 'c1/instancegroup/nodes', expect=ABSENT)  # probes the conditional copies
-    listed = admin(moto_server.endpoint).list_object_versions(Bucket=bucket)
+    listed = admin_client(moto_server.endpoint).list_object_versions(Bucket=bucket)
     keys = sorted(item['Key'] for item in listed.get('Versions', []) + listed.get('DeleteMarkers', []))
     assert keys == ['state/c1/config', 'state/c1/instancegroup/nodes']

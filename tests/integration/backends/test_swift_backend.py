@@ -6,6 +6,7 @@ import os
 import pytest
 
 from ansible_collections.kops.state_store.plugins.module_utils import backends
+from ansible_collections.kops.state_store.plugins.module_utils.backends.swift import connection_settings
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AccessDenied,
     AlreadyExists,
@@ -13,9 +14,8 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotSupported,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
-from ansible_collections.kops.state_store.plugins.module_utils.backends.swift import connection_settings
 
-from backend_contract import BackendContract
+from support.backend_contract import BackendContract
 
 _names = itertools.count()
 

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, NotFound, PreconditionFailed
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 from ansible_collections.kops.state_store.plugins.module_utils.store import Entry
-from ansible_collections.kops.state_store.plugins.module_utils.sync import Sync, content_equal, listed_equal
+from ansible_collections.kops.state_store.plugins.module_utils.workflows.sync import Sync, content_equal, listed_equal
 
 _names = itertools.count()
 

@@ -12,7 +12,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
 )
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_entry, open_store
 
-from backend_contract import BackendContract
+from support.backend_contract import BackendContract
 
 
 @pytest.fixture

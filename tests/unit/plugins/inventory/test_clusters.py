@@ -16,11 +16,12 @@ from ansible.template import Templar
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
-from ansible_collections.kops.state_store.plugins.module_utils import cluster as cl
-from ansible_collections.kops.state_store.plugins.module_utils.fleet import kubernetes_minor
+from ansible_collections.kops.state_store.plugins.module_utils.kops import cluster as cl
+from ansible_collections.kops.state_store.plugins.module_utils.kops.fleet import kubernetes_minor
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
-from kops_fleet import FIXTURES, fixture_documents, lay_out
+from support.kops_fixtures import FIXTURES, fixture_documents
+from support.kops_fleet import lay_out
 
 try:
     from ansible.template import trust_as_template as trusted  # ansible-core 2.19+ templates only trusted strings

@@ -6,12 +6,12 @@ import pytest
 from ansible_collections.kops.state_store.plugins.module_utils.entries import (
     content_fields,
     diff_text,
-    is_secret,
     list_entries,
     put_entry,
     remove_entry,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.errors import PreconditionFailed
+from ansible_collections.kops.state_store.plugins.module_utils.redaction import is_secret
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
 _names = itertools.count()

@@ -1,9 +1,9 @@
 """The settings of one side of a copy (sync's source_options and destination_options) over the task's shared ones."""
 
 from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
+    side_settings,
     side_settings_spec,
     store_argument_spec,
-    side_settings,
 )
 
 SHARED = dict((name, None) for name in store_argument_spec())
