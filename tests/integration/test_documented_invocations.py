@@ -497,9 +497,11 @@ def vault_world(world, vault_aws_front, openbao_server, vault_mount):
     world.replace('vault_iam_roles_kv_mount: kv', 'vault_iam_roles_kv_mount: %s' % vault_mount)
     hvac.Client(url=vault_aws_front.address, token=openbao_server.root_token).sys.enable_auth_method('aws')
     clusters = ('demo.example.com', 'prod-a.example.com', 'dev.example.com')
-    iam_roles(world.environment['AWS_ENDPOINT_URL'], 'kops-admin', *['%s.%s' % (group, name) for name in clusters
-                                                                    for group in ('masters', 'nodes', 'operators')])
-    policies = lambda: openbao_server.client().sys.list_policies()['data']['policies']  # noqa: E731
+    bound = ['%s.%s' % (group, name) for name in clusters for group in ('masters', 'nodes', 'operators')]
+    iam_roles(world.environment['AWS_ENDPOINT_URL'], 'kops-admin', *bound)
+
+    def policies():
+        return openbao_server.client().sys.list_policies()['data']['policies']
     return world, vault_aws_front, vault_mount, policies
 
 

@@ -82,8 +82,10 @@ def commands(text):
         while start and re.match(r'^[A-Z_][A-Z0-9_]*=', words[start - 1]):  # its environment, as the shell takes it
             start -= 1
         line = ' '.join(words[start:])
-        found.extend(OPTIONAL.sub('', line) if variant == 'without' else OPTIONAL.sub(r' \1', line)
-                         for variant in (('without', 'with') if OPTIONAL.search(line) else ('as is',)))
+        if OPTIONAL.search(line):  # [--check]: the command with and without it
+            found.extend([OPTIONAL.sub('', line), OPTIONAL.sub(r' \1', line)])
+        else:
+            found.append(line)
     return found
 
 
@@ -109,25 +111,26 @@ def from_page(path):
 
 
 def from_page_text(text, relative):
-    found, before, blocks_end = [], None, 0
+    """The invocations of a Markdown page: commands in code blocks and inline code, blocks of variables."""
+    def line(position):
+        return '%s:%d' % (relative, text.count('\n', 0, position) + 1)
+
+    def inline(start, end, before):
+        return [Invocation('command', command, line(start + match.start()), before)
+                for match in INLINE.finditer(text, start, end)
+                for command in commands(match.group(1).replace('\n', ' '))]
+
+    found, before, prose = [], None, 0
     for match in FENCE.finditer(text):
-        where = '%s:%d' % (relative, text.count('\n', 0, match.start()) + 1)
-        found.extend(_inline(text[blocks_end:match.start()], relative, text, blocks_end, before))
+        found.extend(inline(prose, match.start(), before))
         language, body = match.group(1), match.group(2)
-        if language in ('yaml', 'yml') and is_variables(dedent(body)):
-            found.append(Invocation('variables', dedent(body), where, before))
-        elif language not in ('yaml', 'yml'):
-            found.extend(Invocation('command', command, where, before) for command in commands(body))
-        before, blocks_end = body, match.end()
-    return found + _inline(text[blocks_end:], relative, text, blocks_end, before)
-
-
-def _inline(prose, relative, text, offset, before):
-    found = []
-    for match in INLINE.finditer(prose):
-        where = '%s:%d' % (relative, text.count('\n', 0, offset + match.start()) + 1)
-        found.extend(Invocation('command', command, where, before) for command in commands(match.group(1).replace('\n', ' ')))
-    return found
+        if language in ('yaml', 'yml'):
+            if is_variables(dedent(body)):
+                found.append(Invocation('variables', dedent(body), line(match.start()), before))
+        else:
+            found.extend(Invocation('command', command, line(match.start()), before) for command in commands(body))
+        before, prose = body, match.end()
+    return found + inline(prose, len(text), before)
 
 
 def from_playbook_header(path):
@@ -161,9 +164,10 @@ DOCUMENTED = frozenset(invocation.text for invocation in documented_invocations(
 
 class World(object):
     """Where a documented invocation runs as a user runs it: bash, in a folder of its own holding ``playbooks`` and
-    ``awx`` (this collection's; what a playbook writes next to them stays in the folder) and the files the page names (``clusters.kops.yml``, ``change.yml``, ...), with ``HOME``
-    of its own and ``environment``. What the page leaves to the user - a bucket name, a path, a token, a server -
-    is replaced by the test's own (``replace``, ``bucket``) before the command runs; nothing else is changed."""
+    ``awx`` (this collection's; what a playbook writes next to them stays in the folder) and the files the page
+    names (``clusters.kops.yml``, ``change.yml``, ...), with ``HOME`` of its own and ``environment``. What the page
+    leaves to the reader - a bucket name, a path, a token, a server - is replaced by the test's own (``replace``)
+    before the command runs; nothing else is changed."""
 
     def __init__(self, folder, environment):
         self.work = folder / 'work'

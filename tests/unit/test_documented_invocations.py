@@ -65,8 +65,8 @@ def test_commands_and_variables_of_a_page():
         ('command', 'VAULT_TOKEN=... ansible-playbook vault.yml --check'),
         ('variables', 'source: s3://old\nclusters: [a.example.com]\n'),
     ]
-    assert [invocation.where for invocation in found] == ['page.md:3', 'page.md:3', 'page.md:6', 'page.md:13',
-                                                           'page.md:17']
+    assert [invocation.where for invocation in found] == [
+        'page.md:3', 'page.md:3', 'page.md:6', 'page.md:13', 'page.md:17']
     # what comes just before the console block on the page: the sh block
     assert found[3].before.startswith('# a comment naming')
 
