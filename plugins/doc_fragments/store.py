@@ -265,7 +265,7 @@ options:
       - Those locations are read from the state store, so whoever can write the store could name a host of theirs
         there. A Vault token (O(vault_token), E(VAULT_TOKEN)) or AWS IAM login goes only to a Vault that this option
         or E(VAULT_ADDR) names; a C(vault://) store on any other is refused, before any connection, with an error
-        naming its address. Scheme, host and port must all match (a default port may be left out): naming
+        naming its address. Scheme, host and port must all match (a default port may be left out), so naming
         V(https://vault.example.com:8200) does not admit C(vault://vault.example.com:8200/...?tls=false).
       - The same rule keeps a local path (C(file://), or a plain path) read from the config to the inside of a local
         state store. Key and secret stores on C(s3://), C(do://), C(gs://), C(swift://) and C(oss://) are opened as

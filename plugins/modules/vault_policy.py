@@ -35,7 +35,7 @@ options:
   stores:
     description:
       - Build the policy of a kOps cluster's secret and key stores instead of giving O(policy) - the policy the
-        C(kops.state_store.vault_iam_roles) role writes: O(access) below each store, and C(list) on the store itself.
+        C(kops.state_store.vault_iam_roles) role writes - O(access) below each store, and C(list) on the store itself.
       - Each store is a C(vault://) location, as a cluster's C(spec.secretStore) and C(spec.keyStore) name it, which
         must be on the Vault at O(url) (same scheme, host and port), or C(<mount>/<path>).
       - Store locations may come from a cluster's stored config, which whoever can write the state store controls, so
