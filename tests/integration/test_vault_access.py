@@ -379,7 +379,7 @@ def test_operators_through_an_identity_group(vault_aws_front, openbao_server, mo
 # -- what the cluster's stored config may not decide -----------------------------------------------------------
 
 def test_the_role_sends_nothing_to_a_vault_named_only_by_the_store(run_playbook, vault_aws_front, openbao_server,
-                                                                  http_spy, cluster, vault_mount, tmp_path):
+                                                                   http_spy, cluster, vault_mount, tmp_path):
     """On a clusters inventory the stores come from each cluster's config: a host whose config names another Vault
     (the spy) is refused before any request, whether the run names no Vault or names another one (VAULT_ADDR), and
     the named Vault is left as it was."""

@@ -6,7 +6,6 @@ before any policy text is made, and any path let through renders into exactly th
 an S3 store the config names reaches only the endpoint the task configures. Counted on the reliability page."""
 
 import json
-import os
 import re
 import string
 import uuid
@@ -26,6 +25,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.registry import o
 from ansible_collections.kops.state_store.plugins.module_utils.vault_admin import STORE_ACCESS, store_policy
 from reliability.summary import FIGURES
 from reliability.test_hostile import PROPERTY, Counter
+from servers.openbao import use_vault_environment
 from support.kops_material import cluster_config
 
 SECTION = 'Hostile stored data: where credentials go (spy HTTP server)'
@@ -66,12 +66,7 @@ def state_with_key_store(tmp_path, key_store):
 
 @pytest.fixture
 def clean_vault_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith(('VAULT_', 'AWS_')):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv('AWS_CONFIG_FILE', os.devnull)
-    monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', os.devnull)
-    monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
+    use_vault_environment(monkeypatch)
     return monkeypatch
 
 
@@ -187,8 +182,9 @@ def test_hostile_store_paths_make_no_policy():
 
 
 RULE = re.compile(r'path ("(?:[^"\\]|\\.)*") \{\n  capabilities = (\[[^\n]*\])\n\}')
-SEGMENT_TEXT = st.one_of(st.text(max_size=12), st.text(alphabet=string.ascii_letters + string.digits + '._-*+"{}/ %\n',
-                                                          max_size=12))
+# any text, and text made of what a path segment may hold and of what must never pass (globs, quotes, blanks, ...)
+PATH_CHARACTERS = string.ascii_letters + string.digits + '._-*+"{}/ %\n'
+SEGMENT_TEXT = st.one_of(st.text(max_size=12), st.text(alphabet=PATH_CHARACTERS, max_size=12))
 
 
 def test_a_policy_grants_exactly_its_stores():

@@ -78,4 +78,3 @@ def http_spy():
     spy.shutdown()
     spy.server_close()
     thread.join(5)
-
