@@ -44,8 +44,9 @@ class HttpSpy(socketserver.ThreadingMixIn, socketserver.TCPServer):
                    for entry in self.requests)
 
     def __repr__(self):
-        return 'HttpSpy(%s: %d connections, requests %s)' % (
-            self.address, self.connections, ['%s %s' % (entry['method'], entry['path']) for entry in self.requests])
+        return 'HttpSpy(%s: %d connections, requests %s, X-Vault-Token values %s)' % (
+            self.address, self.connections, ['%s %s' % (entry['method'], entry['path']) for entry in self.requests],
+            self.tokens())
 
 
 class _Recorder(BaseHTTPRequestHandler):
