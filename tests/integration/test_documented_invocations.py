@@ -543,13 +543,13 @@ def test_vault_on_the_clusters_inventory(vault_world, stores):
             config['spec'][kind] = 'vault://127.0.0.1:%d/%s/clusters/%s/%s?tls=false' % (front.port, mount, name, path)
         stores(store).write(cl.config_path(name), yaml.safe_dump(config).encode())
     inventory_source(world, 'clusters.kops.yml', store)
-    world.run("VAULT_TOKEN=... ansible-playbook -i clusters.kops.yml playbooks/vault_iam_roles.yml --limit 'prod-*' "
-              "-e vault_iam_roles_aws_account_id=123456789012")
+    world.run("VAULT_ADDR=https://vault.example.com:8200 VAULT_TOKEN=... ansible-playbook -i clusters.kops.yml "
+              "playbooks/vault_iam_roles.yml --limit 'prod-*' -e vault_iam_roles_aws_account_id=123456789012")
     assert 'kops-nodes-prod-a.example.com' in policies()
     assert 'kops-nodes-dev.example.com' not in policies()
     # the header's command: the token from the reader's environment; a second run changes nothing
-    output = world.run("ansible-playbook -i clusters.kops.yml playbooks/vault_iam_roles.yml --limit 'prod-*' "
-                       "-e vault_iam_roles_aws_account_id=123456789012",
+    output = world.run("VAULT_ADDR=https://vault.example.com:8200 ansible-playbook -i clusters.kops.yml "
+                       "playbooks/vault_iam_roles.yml --limit 'prod-*' -e vault_iam_roles_aws_account_id=123456789012",
                        environment=dict(VAULT_TOKEN=world.replacements['VAULT_TOKEN=...'].split('=', 1)[1]))
     assert 'changed=0' in output
 
