@@ -29,7 +29,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     StateStoreError,
     parse_error_message,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import config_path, read_config
+from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import config_base, config_path, read_config
 from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import (
     ClusterError,
     check_name,
@@ -91,9 +91,9 @@ def open_cluster_stores(state_backend, name, settings=None):
         raise KopsObjectError('cluster %s does not exist: there is no %s (its config names its key store and '
                               'secret store)' % (name, state_backend.render(config_path(name))))
     spec = cluster.get('spec') or {}
-    config_base = str(spec.get('configBase') or state_backend.render(name))
-    key_store = str(spec.get('keyStore') or _below(config_base, 'pki'))
-    secret_store = str(spec.get('secretStore') or _below(config_base, 'secrets'))
+    base = config_base(spec, state_backend, name)
+    key_store = str(spec.get('keyStore') or _below(base, 'pki'))
+    secret_store = str(spec.get('secretStore') or _below(base, 'secrets'))
     return ClusterStores(name, open_store(key_store, settings), open_store(secret_store, settings))
 
 
