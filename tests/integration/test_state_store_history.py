@@ -258,8 +258,8 @@ def test_push_to_a_bare_remote(run_playbook, environment, tmp_path, secret):
     assert missing.rc != 0 and 'git push failed' in missing.output, missing
 
 
-def test_a_link_committed_into_the_repository_is_never_followed(run_playbook, environment, s3_bucket, stores, tmp_path,
-                                                                  secret):
+def test_a_link_committed_into_the_repository_is_never_followed(
+        run_playbook, environment, s3_bucket, stores, tmp_path, secret):
     """A collaborator of the shared repository commits symbolic links where the snapshot of an S3 store writes: one
     for a file, to a file outside, and one for a folder, to a folder outside. The next snapshot writes real files
     there, leaves the outside untouched, and commits what it reports."""

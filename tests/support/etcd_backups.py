@@ -1,8 +1,9 @@
 """Backup stores laid out as etcd-manager writes them (kubernetes-sigs/etcd-manager: pkg/backup/vfs.go,
 pkg/commands/vfs.go, pkg/apis/etcd/json.go), through a store Backend, so the same layout serves file://, memfs://
 and S3. ``base`` is the cluster's configBase as a folder of the store: kOps puts the backup stores at
-``<configBase>/backups/etcd/<etcd cluster>`` (by default the configBase is the cluster's folder). The documents are written here by hand in the form Go's protojson gives them (lowerCamelCase names,
-two-space indentation, 64-bit integers as strings, no trailing newline), independent of the code under test;
+``<configBase>/backups/etcd/<etcd cluster>`` (by default the configBase is the cluster's folder). The documents are
+written here by hand in the form Go's protojson gives them (lowerCamelCase names, two-space indentation, 64-bit
+integers as strings, no trailing newline), independent of the code under test;
 ``extra_space`` gives the variant with two spaces after each colon that some Go builds emit."""
 
 import gzip

@@ -491,7 +491,7 @@ class _GoBytes(object):
             if index >= len(self.array):
                 self.array = self.array[:self.length] + bytearray(max(4, len(self.array) * 3 // 2) - self.length)
             self.length = max(self.length, index + 1)
-            if type(item) is int and 0 <= item <= 255:
+            if isinstance(item, int) and not isinstance(item, bool) and 0 <= item <= 255:
                 self.array[index] = item
             elif item is not None:
                 wrong = True

@@ -318,9 +318,7 @@ def differing_fields(expected, found):
 
 
 def _differences(expected, found, prefix):
-    if isinstance(expected, dict) and isinstance(found, dict):
-        for key in set(expected) | set(found):
-            for path in _differences(expected.get(key), found.get(key), '%s%s.' % (prefix, key)):
-                yield path
-    elif expected != found:
-        yield prefix.rstrip('.')
+    if not (isinstance(expected, dict) and isinstance(found, dict)):
+        return [prefix.rstrip('.')] if expected != found else []
+    return [path for key in set(expected) | set(found)
+            for path in _differences(expected.get(key), found.get(key), '%s%s.' % (prefix, key))]
