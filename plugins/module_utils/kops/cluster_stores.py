@@ -355,7 +355,8 @@ def ssh_key_line(data):
 
 
 class SSHKeysChange(object):
-    """What a change of the admin SSH keys did: ``before`` and ``after`` map entry paths to key lines."""
+    """What a change of the admin SSH keys did: ``before`` and ``after`` map entry paths to the keys as kOps reads
+    them."""
 
     def __init__(self, before, after):
         self.before = before

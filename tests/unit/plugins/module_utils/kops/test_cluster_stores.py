@@ -279,6 +279,8 @@ def test_a_key_kops_wrote_is_the_same_key(key_store):
     key = parse_ssh_public_key(line)
     key_store.write(key.path, ('  %s\r\n' % line).encode())  # kOps reads the entry trimmed
     assert not set_ssh_public_key(key_store, key).changed
+    key_store.write(key.path, ('%s\x1c' % line).encode())  # no space to Go's strings.TrimSpace, unlike Python's strip
+    assert set_ssh_public_key(key_store, key).changed and key_store.read(key.path)[0] == line.encode()
     key_store.write(key.path, (line.rsplit(' ', 1)[0] + ' other-comment\n').encode())
     assert set_ssh_public_key(key_store, key).changed  # same key, other line: written as given
 
