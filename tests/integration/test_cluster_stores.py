@@ -266,7 +266,7 @@ def test_a_key_is_stored_as_kops_stores_the_file_it_is_given(kops_cluster, run_p
                            env=kops_cluster.env)
         result = results(result_file)
         assert run.rc == 0 and result['changed'] is changed, run
-        assert result['fingerprint'] == fingerprint and result['location'].endswith(entry)
+        assert result['fingerprint'] == fingerprint and result['id'] == entry.rsplit('/', 1)[1]
         assert kops_cluster.keys.names('ssh/public/admin') == [entry.rsplit('/', 1)[1]]
         assert kops_cluster.keys.get(entry) == data.rstrip(b'\n')
 
