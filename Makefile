@@ -1,4 +1,4 @@
-# make demo : set up and run the demo playbook on a local file:// store
+# make demo : set up ansible-core alone and run the tour (playbooks/demo.yml) on local file:// stores in demo/
 # make test : set up and run the whole test suite (what CI runs)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -8,7 +8,7 @@ COLLECTIONS := build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test unit integration reliability sanity galaxy lint versions docs docs-lint bench clean test-suites test-reliability-and-packaging
+.PHONY: setup demo demo-clean test unit integration reliability sanity galaxy lint versions docs docs-lint bench clean test-suites test-reliability-and-packaging
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,26 @@ $(COLLECTIONS)/ansible_collections/kops/state_store:
 
 setup: $(BIN)/.installed $(COLLECTIONS)/ansible_collections/kops/state_store
 
-demo: setup
-	$(BIN)/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$(CURDIR)/$(BIN)/python playbooks/demo.yml --diff
+# The demo needs ansible-core alone (the file:// backend needs nothing more: PyYAML and cryptography come with it),
+# at the tests' pins; a .venv that make setup filled has them already, and make setup later adds everything else.
+# Quick: the venv gets no pip of its own when the system's pip can install into it (--python, pip 22.3+), and
+# nothing is byte-compiled ahead (Python compiles what it imports); -qq shows pip's errors only.
+$(BIN)/.demo-installed: requirements-dev.txt
+	@if [ ! -e $(BIN)/.installed ]; then \
+	  $(PYTHON) -m venv --without-pip $(VENV) && \
+	  if $(PYTHON) -m pip --python $(BIN)/python --version >/dev/null 2>&1; then pip="$(PYTHON) -m pip --python $(BIN)/python"; \
+	  else $(BIN)/python -m ensurepip >/dev/null && pip="$(BIN)/python -m pip"; fi && \
+	  $$pip install -qq --no-compile $$(grep -E '^(ansible-core|cryptography)==' requirements-dev.txt); \
+	fi
+	@touch $@
+
+# Skipped tasks (what an earlier run already made) are not shown; diffs show one line of context.
+demo: $(BIN)/.demo-installed $(COLLECTIONS)/ansible_collections/kops/state_store
+	ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIBLE_DIFF_CONTEXT=1 $(BIN)/ansible-playbook -i localhost, -c local \
+	  -e ansible_python_interpreter=$(CURDIR)/$(BIN)/python playbooks/demo.yml
+
+demo-clean:
+	rm -rf demo
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit
