@@ -249,19 +249,21 @@ def _store(request, backend_name, monkeypatch):
     return {'s3': _s3, 'gs': _gs, 'swift': _swift, 'oss': _oss}[backend_name](request)
 
 
+def _runs(request, monkeypatch):
+    runs = Runs(request.param, *_store(request, request.param, monkeypatch))
+    request.addfinalizer(runs.finish)
+    return runs
+
+
 @pytest.fixture(params=['s3', 'gs', 'swift', 'oss'])
 def runs(request, monkeypatch):
-    runs = Runs(request.param, *_store(request, request.param, monkeypatch))
-    yield runs
-    runs.finish()
+    return _runs(request, monkeypatch)
 
 
 @pytest.fixture(params=['swift', 'oss'])
 def lock_runs(request, monkeypatch):
     """Runs on the stores whose writers a lock entry guards."""
-    runs = Runs(request.param, *_store(request, request.param, monkeypatch))
-    yield runs
-    runs.finish()
+    return _runs(request, monkeypatch)
 
 
 def _assert_safe(runs, figures):
