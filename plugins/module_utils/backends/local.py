@@ -24,6 +24,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
 from ansible_collections.kops.state_store.plugins.module_utils.store import (
     Backend,
     Entry,
+    bounded_read,
     check_expectation,
     content_hash,
 )
@@ -60,8 +61,8 @@ class LocalBackend(Backend):
         return target
 
     # -- reading ------------------------------------------------------------------------------
-    def _read(self, path):
-        return self._read_with_age(path)[:2]
+    def _read(self, path, limit):
+        return self._read_with_age(path, limit)[:2]
 
     def _current_version(self, file_path):
         try:
@@ -73,15 +74,16 @@ class LocalBackend(Backend):
             raise
 
     def _stored_hash(self, path):
-        return self._read(path)[1]
+        return self._read(path, None)[1]
 
-    def _read_with_age(self, path):
+    def _read_with_age(self, path, limit):
         # The store is a folder of this host: its clock is the one that stamped the file.
         file_path = self._file_path(path)
         try:
             with open(file_path, 'rb') as handle:
-                written = os.fstat(handle.fileno()).st_mtime
-                data = handle.read()
+                status = os.fstat(handle.fileno())
+                written = status.st_mtime
+                data = bounded_read(handle.read, self.render(path), limit, status.st_size)
         except (IOError, OSError) as exc:
             raise _translate(exc, path, self.root)
         return data, content_hash(data, 'sha256'), max(0.0, time.time() - written)

@@ -25,9 +25,11 @@ import re
 from ansible_collections.kops.state_store.plugins.module_utils.entries import read_or_none, write_expectation
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AlreadyExists,
+    EntryTooLarge,
     NotFound,
     StateStoreError,
-    parse_error_message,
+    load_json,
+    shown,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import config_path, read_config
 from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import (
@@ -35,6 +37,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.kops.documents im
     check_name,
     load_documents,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.redaction import ObjectPairs, secret_data_field
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
 
@@ -165,11 +168,12 @@ def _keyset_document(data, where):
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise KopsObjectError('%s is not one Keyset document' % where)
     document = documents[0]
+    # a keyset holds private keys: what it says is never quoted
     if document.get('apiVersion', KEYSET_API_VERSIONS[0]) not in KEYSET_API_VERSIONS:
-        raise KopsObjectError('%s has apiVersion %r; kOps reads %s' % (where, document.get('apiVersion'),
-                                                                       ' or '.join(KEYSET_API_VERSIONS)))
+        raise KopsObjectError('%s has an apiVersion kOps does not read (it reads %s)'
+                              % (where, ' or '.join(KEYSET_API_VERSIONS)))
     if document.get('kind', 'Keyset') != 'Keyset':
-        raise KopsObjectError('%s has kind %r; expected Keyset' % (where, document.get('kind')))
+        raise KopsObjectError('%s has a kind other than Keyset' % where)
     spec = document.get('spec') or {}
     keys = (spec.get('keys') or []) if isinstance(spec, dict) else None
     if not isinstance(keys, list) or not all(isinstance(key, dict) for key in keys):
@@ -195,7 +199,8 @@ def keyset_facts(name, data, where, now, expires_within=DEFAULT_EXPIRES_WITHIN):
         fields = dict(id=key_id, primary=key_id == primary, distrusted=bool(key.get('distrustTimestamp')),
                       distrust_timestamp=str(key['distrustTimestamp']) if key.get('distrustTimestamp') else None,
                       private_key=bool(key.get('privateMaterial')))
-        fields.update(_certificate_facts(x509, key, '%s key %s' % (where, key_id), now, horizon))
+        shown_id = key_id if _NUMERIC_ID.match(key_id) else shown(key_id)
+        fields.update(_certificate_facts(x509, key, '%s key %s' % (where, shown_id), now, horizon))
         fields['expiring'] = fields.pop('ends_soon') and not fields['distrusted']
         facts.append(fields)
     return dict(name=name, location=where, type=spec.get('type'), primary_id=primary, certificates=facts, error=None)
@@ -212,11 +217,14 @@ def read_keysets(key_store, now=None, expires_within=DEFAULT_EXPIRES_WITHIN):
         parts = entry.path.split('/')
         if entry.is_dir or len(parts) != 3 or parts[2] != KEYSET_FILE:
             continue
+        where = key_store.render(entry.path)
         try:
             data, _version = key_store.read(entry.path)
         except NotFound:
             continue  # removed since the listing
-        where = key_store.render(entry.path)
+        except EntryTooLarge as exc:  # that keyset's error, as one that does not parse
+            keysets.append(dict(name=parts[1], location=where, type=None, primary_id=None, certificates=[], error=str(exc)))
+            continue
         try:
             keysets.append(keyset_facts(parts[1], data, where, now, expires_within))
         except KopsObjectError as exc:
@@ -369,16 +377,12 @@ def encode_secret(value):
 
 
 def decode_secret(data, where):
-    """The value (bytes) of a secret entry, read as kOps reads it (Go matches the Data key case-insensitively).
-    Errors name the entry and the position, never the content."""
-    try:
-        document = json.loads(data.decode('utf-8'))
-    except ValueError as exc:  # UnicodeDecodeError included
-        raise KopsObjectError(parse_error_message(where, 'JSON', exc))
-    if not isinstance(document, dict):
+    """The value (bytes) of a secret entry, read as kOps reads it (redaction.secret_data_field: Go matches the Data
+    key in any case, the last one winning). Errors name the entry and the position, never the content."""
+    pairs = load_json(data, where, KopsObjectError, object_pairs_hook=ObjectPairs)
+    if not isinstance(pairs, ObjectPairs):
         raise KopsObjectError('%s is not a kOps secret (a JSON object with a Data field)' % where)
-    keys = sorted((key != 'Data', key) for key in document if key.lower() == 'data')
-    value = document[keys[0][1]] if keys else None
+    value = secret_data_field(pairs)
     if value is None:
         return b''
     try:
