@@ -40,10 +40,10 @@ def _yaml():
 
 
 def _children(node):
-    if isinstance(node.value, list):
-        for item in node.value:
-            for child in (item if isinstance(item, tuple) else (item,)):  # a mapping's (key, value) pairs
-                yield child
+    """The nodes a composed node holds: a sequence's items, a mapping's keys and values, none of a scalar."""
+    if not isinstance(node.value, list):
+        return []
+    return [child for item in node.value for child in (item if isinstance(item, tuple) else (item,))]
 
 
 def _repeated_nodes(root, yaml):

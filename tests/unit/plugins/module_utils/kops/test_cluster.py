@@ -163,6 +163,7 @@ def test_aliases_are_read_within_their_bound_and_never_written():
     assert '&' not in cl.dump_document(document) and '*' not in cl.dump_document(document)  # written out, as kOps does
     with pytest.raises(cl.ClusterError, match='input is not valid YAML at line 1, column 4: an alias refers to a node'):
         load_documents('a: &a [*a]\n', 'input')
+
     def nested(count):  # b repeats a 50 times (2,551 nodes written out), c repeats b ``count`` times
         return 'a: &a [%s]\nb: &b [%s]\nc: [%s]\n' % (', '.join(['x'] * 50), ', '.join(['*a'] * 50), ', '.join(['*b'] * count))
     with pytest.raises(cl.ClusterError, match='input is not valid YAML at line 1, column 1: its aliases repeat more than '
