@@ -96,10 +96,17 @@ def http_date_seconds(value, what):
 HASH_ALGORITHMS = ('md5', 'sha1', 'sha256')
 
 
-def content_hash(data, algorithm):
+def new_hash(algorithm):
+    """A hashlib object of one of HASH_ALGORITHMS, to feed a stream to."""
     if algorithm not in HASH_ALGORITHMS:
         raise NotSupported('unknown hash algorithm %r; use one of %s' % (algorithm, ', '.join(HASH_ALGORITHMS)))
-    return hashlib.new(algorithm, data).hexdigest()
+    return hashlib.new(algorithm)
+
+
+def content_hash(data, algorithm):
+    digest = new_hash(algorithm)
+    digest.update(data)
+    return digest.hexdigest()
 
 
 class Entry(object):

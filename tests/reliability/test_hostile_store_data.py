@@ -290,27 +290,35 @@ def test_alias_bombs_oversized_entries_and_constructor_errors_in_modules_and_the
 
 
 def _read_sparse(path):
+    """(the refusal of the config, seconds it took, the sizes the store's root lists)."""
     store = open_store('file://%s' % path)
     started = time.monotonic()
     try:
         cl.read_config(store, 'huge.example.com')
+        refusal = None
     except EntryTooLarge as exc:
-        return str(exc), time.monotonic() - started
-    return None, time.monotonic() - started
+        refusal = str(exc)
+    seconds = time.monotonic() - started
+    return refusal, seconds, dict((entry.path, entry.size) for entry in store.list(''))
 
 
 def test_an_entry_of_64_gib_is_refused_before_it_is_read(tmp_path):
-    """A sparse 64 GiB config in a file:// store, read in a child bounded to 1 GiB: refused at once by its size."""
+    """A sparse 64 GiB config in a file:// store, read in a child bounded to 1 GiB: refused at once by its size. A
+    sparse 4 GiB file at the store's root is listed (its hash computed a piece at a time), not held in memory."""
     folder = tmp_path / 'store' / 'huge.example.com'
     folder.mkdir(parents=True)
-    with open(str(folder / 'config'), 'wb') as handle:
-        handle.truncate(64 * 1024 ** 3)
-    message, seconds = run_in_child(_read_sparse, str(tmp_path / 'store'), timeout=120)
-    assert message == ('%s is %d bytes, more than max_entry_size allows (4194304 bytes); it was not read. Raise '
+    for path, size in ((folder / 'config', 64 * 1024 ** 3), (tmp_path / 'store' / 'stray', 4 * 1024 ** 3)):
+        with open(str(path), 'wb') as handle:
+            handle.truncate(size)
+    refusal, seconds, listed = run_in_child(_read_sparse, str(tmp_path / 'store'), timeout=TIME_LIMIT)
+    assert refusal == ('%s is %d bytes, more than max_entry_size allows (4194304 bytes); it was not read. Raise '
                        'max_entry_size to read it' % (folder / 'config', 64 * 1024 ** 3))
-    FIGURES.add(operations=1, inputs_tried=1)
-    FIGURES.row(SECTION, HEADER, ['sparse 64 GiB config in a file:// store, read in a child bounded to 1 GiB', 1,
-                                  'refused by its size before any byte was read (%.2f s)' % seconds])
+    assert listed == {'huge.example.com': None, 'stray': 4 * 1024 ** 3}
+    FIGURES.add(operations=2, inputs_tried=2)
+    FIGURES.row(SECTION, HEADER, ['sparse 64 GiB config in a file:// store read, and a sparse 4 GiB file at its root '
+                                  'listed, in a child bounded to 1 GiB', 2,
+                                  'the config refused by its size before any byte was read (%.2f s); the file listed '
+                                  'with its size' % seconds])
 
 
 # every YAML construction a stored document can ask for, and JSON beyond a parser's depth: the error names the entry,
