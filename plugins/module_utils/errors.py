@@ -13,6 +13,10 @@ import re
 # A quoted fragment of a parser's message that holds letters or digits quotes the document (a tag, an
 # escape); grammar tokens such as ',' or '<stream end>' carry none.
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+# what shown() leaves as it is: printable ASCII but blanks, quotes, backslashes and braces
+_PLAIN = re.compile(r'[!#-&(-\[\]-z|~]+')
+#: how many characters of a stored name or value a message shows: a DNS name (253) or a location whole
+SHOWN_LIMIT = 300
 
 
 def _without_quoted_text(problem):
@@ -58,10 +62,14 @@ def load_json(data, what, error_type, **options):
         raise error_type(parse_error_message(what, 'JSON', exc))
 
 
-def shown(value, limit=80):
-    """A name or value read from a store as a message shows it: Python's ascii() of it (a string quoted), control
-    and non-ASCII characters escaped, braces too (no message ever holds template syntax), cut after ``limit``
-    characters. Never for secret material: that is not quoted at all."""
+def shown(value, limit=SHOWN_LIMIT):
+    """A name or value read from a store, fit to quote in a one-line message: as it is when it is a string of at most
+    ``limit`` printable ASCII characters without blanks, quotes, backslashes or braces (a host name, an address);
+    else Python's ascii() of it (a string quoted, control and non-ASCII characters escaped, so no line break,
+    terminal control sequence or look-alike character gets in), braces escaped too (no message ever holds template
+    syntax), cut after ``limit`` characters. Never for secret material: that is not quoted at all."""
+    if isinstance(value, str) and len(value) <= limit and _PLAIN.fullmatch(value):
+        return value
     text = ascii(value)
     if len(text) > limit:
         text = '%s... (%d characters)' % (text[:limit], len(text))

@@ -182,7 +182,7 @@ def is_cluster_name(name):
 def refused_names_warning(names, where, shown_at_most=10):
     """The one warning about the folders of ``where`` left out because their names are not cluster names kOps
     accepts: a few of them, shown safely (errors.shown), and how many there are."""
-    listed = ', '.join(shown(name) for name in sorted(names)[:shown_at_most])
+    listed = ', '.join(shown(name, limit=80) for name in sorted(names)[:shown_at_most])  # ten in one line or so
     more = ' and %d more' % (len(names) - shown_at_most) if len(names) > shown_at_most else ''
     one = len(names) == 1
     return ('%d %s of %s %s left out: not cluster names kOps accepts (%s): %s%s'

@@ -200,11 +200,11 @@ def test_bad_clusters_are_named_and_left_out(parse, tmp_path, warnings):
     assert members(inventory, 'kops_clusters') == ['good.example.com', 'second.example.com']
     assert host_vars(inventory, 'good.example.com')['kops_state_store'] == first  # the first store that has it
     assert warnings == [
-        "cluster %s left out: %s has metadata.name 'other'; expected 'nodes'" % (
+        "cluster %s left out: %s has metadata.name other; expected nodes" % (
             one.render('bad-group.example.com'), one.render('bad-group.example.com/instancegroup/nodes')),
         "cluster %s left out: %s is not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'" % (
             one.render('unparsable.example.com'), one.render('unparsable.example.com/config')),
-        "cluster %s left out: %s has kind 'InstanceGroup'; expected Cluster" % (
+        "cluster %s left out: %s has kind InstanceGroup; expected Cluster" % (
             one.render('wrong-kind.example.com'), one.render('wrong-kind.example.com/config')),
         'cluster %s left out: a cluster of that name was found first at %s' % (
             two.render('good.example.com'), one.render('good.example.com')),
