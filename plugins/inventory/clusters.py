@@ -34,7 +34,8 @@ description:
     the inventory instead.
   - Only a folder whose name kOps accepts as a cluster name (a DNS-1123 subdomain - lowercase letters, digits, C(-)
     and C(.), at most 253 characters) becomes a host; the other folders are not read, and one warning per store names
-    them, quoted with their braces and control characters escaped, as does every message that shows stored text.
+    them, a name holding braces, blanks, quotes or control characters quoted with those escaped, as every message
+    that shows stored text does.
   - 'The store is data from whoever can write it (C(docs/secrets.md), "Threat model"). Every string of a host variable
     that holds C({) or C(}) is marked unsafe, so it is never templated; the others are plain. C(ansible-inventory
     --list --export) (what AWX imports) prints them as plain strings on every supported ansible-core, and the marked
