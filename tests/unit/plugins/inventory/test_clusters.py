@@ -339,7 +339,8 @@ def test_plain_values_are_plain_strings_and_braces_never_template(parse, store):
         assert all(is_trusted_as_template(value) for value in plain), plain
         assert not any(is_trusted_as_template(value) for value in stored_templates)
     else:
-        assert all(type(value) is str for value in plain), [type(value) for value in plain]  # not AnsibleUnsafeText
-        assert all(type(value).__name__ == 'AnsibleUnsafeText' for value in stored_templates)
+        from ansible.utils.unsafe_proxy import AnsibleUnsafe
+        assert not any(isinstance(value, AnsibleUnsafe) for value in plain), [type(value) for value in plain]
+        assert all(isinstance(value, AnsibleUnsafe) for value in stored_templates)
     templar = Templar(loader=DataLoader(), variables=variables)
     assert templar.template(trusted('{{ kops_spec.cloudLabels }}'))['team'] == template
