@@ -88,6 +88,16 @@ options:
       - C(memfs://NAME) stores live in memory for one module run, or for the controller process in the lookup
         (demos and tests).
     type: str
+  max_entry_size:
+    description:
+      - The most bytes of one entry read into memory, in bytes (V(4194304) is 4 MiB, far more than any config,
+        instance group, keyset or secret kOps writes). A larger entry is not read - the read stops at the limit
+        where the server allows it - and the task fails naming it.
+      - Entries that M(kops.state_store.sync), M(kops.state_store.move_clusters) and M(kops.state_store.history)
+        copy (etcd backups among them) are not bounded by it.
+      - The store is data from whoever can write it; see C(docs/secrets.md), "Threat model".
+    type: int
+    default: 4194304
 notes:
   - Any C(http://) endpoint that carries credentials (an S3 or OSS endpoint, a C(vault://) location with
     C(?tls=false), Swift's identity or object-store URL, a GCS emulator given a key) gives a warning in the task's
@@ -285,6 +295,12 @@ options:
     ini:
       - section: kops_state_store
         key: state_store
+  max_entry_size:
+    vars:
+      - name: kops_state_store_max_entry_size
+    ini:
+      - section: kops_state_store
+        key: max_entry_size
   access_key:
     vars:
       - name: kops_state_store_access_key

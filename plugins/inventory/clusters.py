@@ -28,9 +28,19 @@ description:
     every character other than a letter, digit or C(_) turned into C(_), for example C(kops_store_s3_my_kops_state)),
     C(kops_cloud_<provider>) (C(kops_cloud_aws)) and C(kops_k8s_<major>_<minor>) (C(kops_k8s_1_31)); more with
     O(keyed_groups), O(groups) and O(compose).
-  - A store that cannot be listed, a cluster whose documents cannot be read or parsed, and a cluster name found
-    again in a later store are each reported in a warning naming the store or entry, and left out; the other
-    clusters are still listed. O(strict_clusters=true) makes any of them fail the inventory instead.
+  - A store that cannot be listed, a cluster whose documents cannot be read or parsed (or are larger than
+    O(max_entry_size)), and a cluster name found again in a later store are each reported in a warning naming the
+    store or entry, and left out; the other clusters are still listed. O(strict_clusters=true) makes any of them fail
+    the inventory instead.
+  - Only a folder whose name kOps accepts as a cluster name (a DNS-1123 subdomain - lowercase letters, digits, C(-)
+    and C(.), at most 253 characters) becomes a host; the other folders are not read, and one warning per store names
+    them, a name holding braces, blanks, quotes or control characters quoted with those escaped, as every message
+    that shows stored text does.
+  - 'The store is data from whoever can write it (C(docs/secrets.md), "Threat model"). Every string of a host variable
+    that holds C({) or C(}) is marked unsafe, so it is never templated; the others are plain. C(ansible-inventory
+    --list --export) (what AWX imports) prints them as plain strings on every supported ansible-core, and the marked
+    ones as C({"__ansible_unsafe": ...}) objects, which AWX stores as they are and hands back to its jobs as unsafe
+    strings.'
   - The configuration file's name must end in C(.kops.yml) or C(.kops.yaml).
   - Runs on the controller, with the controller's environment, C(~/.kops.yaml) and credentials (in AWX, those the
     inventory source's credentials inject).
@@ -76,6 +86,13 @@ options:
     description: How many clusters of a store are read at once.
     type: int
     default: 16
+  max_entry_size:
+    description:
+      - The most bytes of one entry (a C(config) or C(instancegroup/*) document) read into memory. A larger entry is
+        not read - the read stops at the limit where the server allows it - and its cluster is left out with a
+        warning (see O(strict_clusters)).
+    type: int
+    default: 4194304
   strict_clusters:
     description:
       - Fail the whole inventory when a store cannot be listed, a cluster cannot be read or parsed, or a cluster name
@@ -131,8 +148,13 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import error_message, store_settings
+from ansible_collections.kops.state_store.plugins.module_utils.ansible_support import (
+    READ_OPTIONS,
+    error_message,
+    store_settings,
+)
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
+from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import refused_names_warning
 from ansible_collections.kops.state_store.plugins.module_utils.kops.fleet import cluster_facts, read_clusters
 from ansible_collections.kops.state_store.plugins.module_utils.registry import (
     STATE_STORE_BACKENDS,
@@ -141,6 +163,11 @@ from ansible_collections.kops.state_store.plugins.module_utils.registry import (
 )
 from ansible_collections.kops.state_store.plugins.module_utils.resolve import resolve_state_store
 from ansible_collections.kops.state_store.plugins.plugin_utils.store_lookup import show_transport_warnings
+
+try:
+    from ansible.template import trust_as_template  # ansible-core 2.19 and later template trusted strings only
+except ImportError:  # earlier ones template every string not marked unsafe
+    trust_as_template = None
 
 display = Display()
 
@@ -151,17 +178,22 @@ _TEMPLATE_DELIMITERS = re.compile('[{}]')
 
 
 def data_only(value):
-    """``value`` (facts from the stored documents) with every string that holds a Jinja delimiter marked unsafe, so it
-    is never templated (ansible-core before 2.19 templates the strings of inventory variables; 2.19 trusts none of
-    them anyway). Other strings stay plain: ansible-core before 2.19 lists marked strings as
-    ``{"__ansible_unsafe": ...}`` objects, which not every consumer of ``ansible-inventory --list`` reads back."""
+    """``value`` (facts from the stored documents, keys included) with every string that holds a brace, and so could
+    hold template syntax, never templated, and every other string plain. ``ansible-inventory --list --export`` prints
+    a string that is not plain as ``{"__ansible_unsafe": ...}``, which AWX stores as a dictionary (the bug
+    community.general#8212 worked around): so only those. Before ansible-core 2.19 every string is templated unless
+    marked unsafe (wrap_var), and a plain one prints plain. From 2.19 on no string of an inventory plugin is
+    templated unless trusted, and an untrusted one prints as an object: a string without a brace is trusted, as it
+    templates to itself; one with a brace is left untrusted."""
     if isinstance(value, dict):
-        return dict((key, data_only(item)) for key, item in value.items())
+        return dict((data_only(key), data_only(item)) for key, item in value.items())
     if isinstance(value, list):
         return [data_only(item) for item in value]
-    if isinstance(value, str) and _TEMPLATE_DELIMITERS.search(value):
-        return wrap_var(value)
-    return value
+    if not isinstance(value, str):
+        return value
+    if _TEMPLATE_DELIMITERS.search(value):
+        return value if trust_as_template else wrap_var(value)
+    return trust_as_template(value) if trust_as_template else value
 
 
 def group_name(*parts):
@@ -212,18 +244,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _read_stores(self):
         """{'clusters': [facts...], 'problems': [message...], 'complete': every store listed}; JSON-serialisable,
         as the cache keeps it."""
-        settings = store_settings(self.get_option, backend_options(STATE_STORE_BACKENDS))
+        settings = store_settings(self.get_option, dict(READ_OPTIONS, **backend_options(STATE_STORE_BACKENDS)))
         clusters, problems, complete, seen = [], [], True, {}
         try:
             for given in self.get_option('state_stores') or [None]:
                 location, _source = resolve_state_store(given)
                 backend = open_store(location, settings)
                 try:
-                    reads = read_clusters(backend, self.get_option('readers'))
+                    reads, refused = read_clusters(backend, self.get_option('readers'))
                 except StateStoreError as exc:
                     problems.append('state store %s left out: %s' % (location, error_message(exc)))
                     complete = False
                     continue
+                if refused:
+                    problems.append(refused_names_warning(refused, backend.render()))
                 for found in reads:
                     where = backend.render(found.name)
                     if found.error is not None:
@@ -260,8 +294,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.inventory.set_variable(name, PREFIX + key, data_only(value))
         if self.get_option('connection'):
             self.inventory.set_variable(name, 'ansible_connection', self.get_option('connection'))
-            if self.get_option('connection') == 'local':
-                self.inventory.set_variable(name, 'ansible_python_interpreter', sys.executable)
+            if self.get_option('connection') == 'local':  # a path of this host, plain as any string without braces
+                self.inventory.set_variable(name, 'ansible_python_interpreter', data_only(sys.executable))
         strict = self.get_option('strict')
         self._set_composite_vars(self.get_option('compose'), self.inventory.get_host(name).get_vars(), name, strict)
         variables = self.inventory.get_host(name).get_vars()

@@ -26,12 +26,16 @@ from ansible_collections.kops.state_store.plugins.module_utils.registry import (
     open_store,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.resolve import resolve_state_store
+from ansible_collections.kops.state_store.plugins.module_utils.store import MAX_ENTRY_SIZE
+
+# The bound of every entry read into memory (Backend.read), an option of every module, the lookup and the inventory.
+READ_OPTIONS = dict(max_entry_size=dict(type='int', default=MAX_ENTRY_SIZE))
 
 
 def store_argument_spec(backend_modules=ENTRY_BACKENDS):
-    """The store location and the settings of the backends a module or the lookup can use (documented in the
-    kops.state_store.store doc fragment and its per-backend parts: S3, GCS, SWIFT, OSS, VAULT)."""
-    return dict(state_store=dict(type='str'), **backend_options(backend_modules))
+    """The store location, the read bound and the settings of the backends a module or the lookup can use
+    (documented in the kops.state_store.store doc fragment and its per-backend parts: S3, GCS, SWIFT, OSS, VAULT)."""
+    return dict(state_store=dict(type='str'), **dict(READ_OPTIONS, **backend_options(backend_modules)))
 
 
 # Options of the modules that show or select entries (kops.state_store.store.SECRET_PATTERNS and .SECRETS).

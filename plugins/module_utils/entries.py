@@ -12,7 +12,7 @@ import base64
 
 from ansible_collections.kops.state_store.plugins.module_utils.errors import NotFound
 from ansible_collections.kops.state_store.plugins.module_utils.redaction import is_secret, redacted
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, STORE_LIMIT
 
 
 class Change(object):
@@ -26,10 +26,10 @@ class Change(object):
         self.after = after
 
 
-def read_or_none(backend, path):
-    """(data, version) of an entry, or (None, ABSENT) when it does not exist."""
+def read_or_none(backend, path, limit=STORE_LIMIT):
+    """(data, version) of an entry, or (None, ABSENT) when it does not exist; ``limit`` as for Backend.read."""
     try:
-        return backend.read(path)
+        return backend.read(path, limit)
     except NotFound:
         return None, ABSENT
 

@@ -7,11 +7,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 
 # A quoted fragment of a parser's message that holds letters or digits quotes the document (a tag, an
 # escape); grammar tokens such as ',' or '<stream end>' carry none.
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+# what shown() leaves as it is: printable ASCII but blanks, quotes, backslashes and braces
+_PLAIN = re.compile(r'[!#-&(-\[\]-z|~]+')
+#: how many characters of a stored name or value a message shows: a DNS name (253) or a location whole
+SHOWN_LIMIT = 300
 
 
 def _without_quoted_text(problem):
@@ -28,12 +33,6 @@ def first_line(value):
     return lines[0] if lines else type(value).__name__
 
 
-def shown(text):
-    """Text read from a store, fit to quote in a one-line message: as it is when it is printable and has no blank,
-    else Python's quoted form with escapes (no line break, terminal control sequence or look-alike blank gets in)."""
-    return text if text.isprintable() and ' ' not in text else repr(text)
-
-
 def parse_error_message(what, language, exc):
     """Why ``what`` (an entry or an option) is not valid ``language``, with the line and column, never
     the text there: stored documents may hold secrets, and PyYAML quotes the offending line."""
@@ -44,10 +43,37 @@ def parse_error_message(what, language, exc):
         line, column = getattr(exc, 'lineno', None), getattr(exc, 'colno', None)
     if isinstance(exc, UnicodeDecodeError):
         problem = 'not UTF-8 text (byte %d)' % exc.start
-    else:
-        problem = getattr(exc, 'problem', None) or getattr(exc, 'msg', None) or type(exc).__name__
+    elif isinstance(exc, RecursionError):
+        problem = 'it is nested too deeply'
+    elif getattr(exc, 'problem', None) or getattr(exc, 'msg', None):  # PyYAML's marked errors, JSONDecodeError
+        problem = getattr(exc, 'problem', None) or exc.msg
+    else:  # another parser error, or a converter's own (int() of a stored value) that quotes the text
+        problem = 'a value cannot be read (%s)' % type(exc).__name__
     position = ' at line %d, column %d' % (line, column) if line is not None else ''
     return '%s is not valid %s%s: %s' % (what, language, position, _without_quoted_text(str(problem)))
+
+
+def load_json(data, what, error_type, **options):
+    """The JSON document of ``data`` (bytes), or ``error_type`` with parse_error_message's message (the entry or
+    option, line and column; never the text). ``options`` go to json.loads (object_pairs_hook)."""
+    try:
+        return json.loads(data.decode('utf-8'), **options)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise error_type(parse_error_message(what, 'JSON', exc))
+
+
+def shown(value, limit=SHOWN_LIMIT):
+    """A name or value read from a store, fit to quote in a one-line message: as it is when it is a string of at most
+    ``limit`` printable ASCII characters without blanks, quotes, backslashes or braces (a host name, an address);
+    else Python's ascii() of it (a string quoted, control and non-ASCII characters escaped, so no line break,
+    terminal control sequence or look-alike character gets in), braces escaped too (no message ever holds template
+    syntax), cut after ``limit`` characters. Never for secret material: that is not quoted at all."""
+    if isinstance(value, str) and len(value) <= limit and _PLAIN.fullmatch(value):
+        return value
+    text = ascii(value)
+    if len(text) > limit:
+        text = '%s... (%d characters)' % (text[:limit], len(text))
+    return text.replace('{', '\\x7b').replace('}', '\\x7d')
 
 
 class StateStoreError(Exception):
@@ -56,6 +82,16 @@ class StateStoreError(Exception):
 
 class NotFound(StateStoreError):
     pass
+
+
+class EntryTooLarge(StateStoreError):
+    """An entry holds more bytes than may be read into memory (the max_entry_size option)."""
+
+    def __init__(self, where, limit, size=None):
+        held = 'is %d bytes' % size if size is not None else 'holds more than %d bytes' % limit
+        super(EntryTooLarge, self).__init__(
+            '%s %s, more than max_entry_size allows (%d bytes); it was not read. Raise max_entry_size to read it'
+            % (where, held, limit))
 
 
 class AlreadyExists(StateStoreError):

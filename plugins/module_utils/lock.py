@@ -258,7 +258,7 @@ class _LockHolder(object):
         try:
             fields = json.loads(data.decode('utf-8'))
             fields = fields if isinstance(fields, dict) else {}
-        except ValueError:  # not UTF-8 or not JSON
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested too deeply to parse
             fields = {}
         owner, ttl = fields.get('owner'), fields.get('ttl')
         # the owner id becomes part of a takeover marker's name: only a hex id is taken as it is

@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import binascii
 import fnmatch
 import json
 import re
@@ -20,10 +22,11 @@ SECRET_FOLDERS = ('secrets', 'pki', 'private', 'backups')
 
 # kOps's own formats of secret material, for entries outside those folders (a secretStore or keyStore
 # set to any other location): a PEM private key, a Keyset carrying private material, a secret as the
-# secret store writes it ({"Data": "<base64>"}).
+# secret store writes it ({"Data": "<base64>"}). kOps reads keysets (YAML through JSON) and secrets (JSON)
+# with Go's encoding/json, which matches field names in any case: "privatematerial" and {"data": ...} count.
 _PRIVATE_KEY_PEM = re.compile(br'-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----')
-_KEYSET_PRIVATE_MATERIAL = re.compile(br'^[\s-]*"?privateMaterial"?\s*:', re.MULTILINE)
-_SECRET_JSON_START = re.compile(br'^\s*\{\s*"Data"\s*:')
+_KEYSET_PRIVATE_MATERIAL = re.compile(br'privatematerial[\'"]?\s*:', re.IGNORECASE)
+_JSON_OBJECT_START = re.compile(br'^\s*\{')
 
 
 def is_secret_location(location, relative_path='', secret_patterns=()):
@@ -41,19 +44,50 @@ def is_secret_location(location, relative_path='', secret_patterns=()):
                for pattern in secret_patterns or ())
 
 
+def _base64(value):
+    """Whether ``value`` is a string kOps's reader decodes as base64 (Go ignores line breaks in it)."""
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        base64.b64decode(value.replace('\r', '').replace('\n', ''), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def secret_data_field(pairs):
+    """The value of the Data field kOps's JSON reader takes from the (key, value) pairs of a secret's JSON object
+    (None when there is none): every key equal to "Data" in any case names it, and a later one replaces an earlier
+    one, as in Go's encoding/json."""
+    value = None
+    for key, item in pairs:
+        if key.lower() == 'data':
+            value = item
+    return value
+
+
+class ObjectPairs(list):
+    """A JSON object as json.loads's object_pairs_hook gives it: its (key, value) pairs in order, repeated keys kept."""
+
+
+def looks_like_json_object(data):
+    """Whether ``data`` (bytes) could be a JSON object (what is worth parsing to tell)."""
+    return bool(_JSON_OBJECT_START.match(data))
+
+
 def looks_secret(data):
     """True when ``data`` (bytes) is secret material in one of kOps's formats."""
     if not data:
         return False
     if _PRIVATE_KEY_PEM.search(data) or _KEYSET_PRIVATE_MATERIAL.search(data):
         return True
-    if _SECRET_JSON_START.match(data):
-        try:
-            document = json.loads(data.decode('utf-8'))
-        except ValueError:  # UnicodeDecodeError included
-            return False
-        return isinstance(document, dict) and set(document) == {'Data'}
-    return False
+    if not looks_like_json_object(data):
+        return False
+    try:
+        document = json.loads(data.decode('utf-8'), object_pairs_hook=ObjectPairs)
+    except (ValueError, RecursionError):  # UnicodeDecodeError included
+        return False
+    return isinstance(document, ObjectPairs) and _base64(secret_data_field(document))
 
 
 def is_secret(backend, path, secret_patterns=(), contents=(), marked_secret=False):

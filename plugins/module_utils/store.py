@@ -13,8 +13,10 @@ from email.utils import parsedate_to_datetime
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AlreadyExists,
     BackendFailure,
+    EntryTooLarge,
     NotSupported,
     PreconditionFailed,
+    StateStoreError,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.locations import validate_entry_path
 
@@ -27,6 +29,47 @@ class _Absent(object):
 
 
 ABSENT = _Absent()
+
+#: the most bytes of one entry read() takes into memory unless the store's max_entry_size setting says otherwise:
+#: far above any document, keyset or secret kOps writes, far below what could exhaust a controller
+MAX_ENTRY_SIZE = 4 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+class _StoreLimit(object):
+    """The bound of a read: the store's max_entry_size setting (else MAX_ENTRY_SIZE)."""
+
+    def __repr__(self):
+        return 'STORE_LIMIT'
+
+
+STORE_LIMIT = _StoreLimit()
+
+
+def bounded_read(read, where, limit, size=None):
+    """The content of a stream read with ``read(amount)`` (``read()`` for all of it), but EntryTooLarge, at ``where``,
+    when it holds more than ``limit`` bytes (None: no bound): at once when ``size`` (what the server declared) says
+    so, else after reading at most ``limit`` + 1 bytes, never the rest."""
+    if limit is None:
+        return read()
+    check_size(size, where, limit)
+    chunks, total = [], 0
+    while total <= limit:
+        chunk = read(min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        raise EntryTooLarge(where, limit)
+    return b''.join(chunks)
+
+
+def check_size(size, where, limit):
+    """EntryTooLarge when ``size`` (of an entry in memory, or as the server declared it) is past ``limit``; None for
+    either: no check."""
+    if limit is not None and size is not None and size > limit:
+        raise EntryTooLarge(where, limit, size)
 
 
 def check_expectation(path, current_version, expect):
@@ -53,10 +96,17 @@ def http_date_seconds(value, what):
 HASH_ALGORITHMS = ('md5', 'sha1', 'sha256')
 
 
-def content_hash(data, algorithm):
+def new_hash(algorithm):
+    """A hashlib object of one of HASH_ALGORITHMS, to feed a stream to."""
     if algorithm not in HASH_ALGORITHMS:
         raise NotSupported('unknown hash algorithm %r; use one of %s' % (algorithm, ', '.join(HASH_ALGORITHMS)))
-    return hashlib.new(algorithm, data).hexdigest()
+    return hashlib.new(algorithm)
+
+
+def content_hash(data, algorithm):
+    digest = new_hash(algorithm)
+    digest.update(data)
+    return digest.hexdigest()
 
 
 class Entry(object):
@@ -109,18 +159,31 @@ class Backend(object):
     def render(self, path=''):
         return self.location.join(validate_entry_path(path, folder=True)).render()
 
-    def read(self, path):
-        """Return (bytes, version); raise NotFound when the entry does not exist."""
-        return self._read(validate_entry_path(path))
+    def read(self, path, limit=STORE_LIMIT):
+        """Return (bytes, version); raise NotFound when the entry does not exist, EntryTooLarge when it holds more
+        than ``limit`` bytes: by default the store's ``max_entry_size`` setting (MAX_ENTRY_SIZE when not set), None
+        for no bound (copies, which hold an entry only to write it elsewhere). A backend stops reading past the
+        limit where its server allows (see docs/secrets.md)."""
+        return self._read(validate_entry_path(path), self._limit(limit))
 
-    def read_with_age(self, path):
+    def _limit(self, limit):
+        if limit is not STORE_LIMIT:
+            return limit
+        limit = self.settings.get('max_entry_size')
+        if limit is None:
+            return MAX_ENTRY_SIZE
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise StateStoreError('max_entry_size must be a positive number of bytes; got %r' % (limit,))
+        return limit
+
+    def read_with_age(self, path, limit=STORE_LIMIT):
         """(bytes, version, age) of one entry: ``age`` is how many seconds ago the entry was last written, by
         the clock of the store that keeps it (an object store's Date minus the entry's write time; for file://
         this host's clock), never this host's clock against the server's. The lock entries of backends without
         compare-and-swap expire by it, so a host with a wrong clock cannot misjudge them. HTTP dates count whole
-        seconds: an age read from them can be off by one second. Raises NotFound like read, NotSupported where
-        the backend cannot tell."""
-        return self._read_with_age(validate_entry_path(path))
+        seconds: an age read from them can be off by one second. Raises NotFound and EntryTooLarge like read,
+        NotSupported where the backend cannot tell."""
+        return self._read_with_age(validate_entry_path(path), self._limit(limit))
 
     def write(self, path, data, expect=None, acl=None):
         """Write ``data`` (bytes); return the new version. Raises AlreadyExists (expect=ABSENT) or
@@ -176,15 +239,16 @@ class Backend(object):
         own = self._stored_hash(path) if algorithm in (None, self.hash_algorithm) else None
         if own is not None:
             return self.hash_algorithm, own
-        data, _version = self._read(path)
+        data, _version = self._read(path, None)
         algorithm = algorithm or 'sha256'
         return algorithm, content_hash(data, algorithm)
 
     # -- to implement -------------------------------------------------------------------------
-    def _read(self, path):
+    def _read(self, path, limit):
+        """(bytes, version) of an entry of at most ``limit`` bytes (None: any size), else EntryTooLarge."""
         raise NotImplementedError
 
-    def _read_with_age(self, path):
+    def _read_with_age(self, path, limit):
         raise NotSupported('%s cannot tell how long ago an entry was written' % self.location.render())
 
     def _write(self, path, data, expect, acl):

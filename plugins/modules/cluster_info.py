@@ -132,7 +132,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster impo
     list_clusters,
     read_cluster,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import check_name
+from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import check_name, refused_names_warning
 from ansible_collections.kops.state_store.plugins.module_utils.kops.validation import KOPS_VERSION
 from ansible_collections.kops.state_store.plugins.module_utils.registry import STATE_STORE_BACKENDS
 
@@ -146,7 +146,10 @@ def main():
     with module.store_errors():
         backend = open_configured_store(module.settings)
         if name is None:
-            result = dict(clusters=list_clusters(backend))
+            names, refused = list_clusters(backend)
+            result = dict(clusters=names)
+            if refused:
+                module.warn(refused_names_warning(refused, backend.render()))
         else:
             stored = read_cluster(backend, check_name(name, 'cluster name'))
             result = dict(

@@ -367,6 +367,8 @@ def main():
             source_folder = checked_folder(params['source_folder']) if params['source_folder'] else None
             result = history.restore(clusters, params['commit'], source_folder, params['secrets'], params['delete'],
                                      params['force'], module.check_mode, module._diff)
+    for warning in history.warnings:
+        module.warn(warning)
     module.exit_json(**result)
 
 

@@ -10,6 +10,7 @@ import pytest
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AlreadyExists,
     BadLocation,
+    EntryTooLarge,
     NotFound,
     NotSupported,
     PreconditionFailed,
@@ -82,6 +83,24 @@ class BackendContract(object):
             store.write('c1/config', b'two', expect=version)
         with pytest.raises(NotFound):
             store.read('c1/config')
+
+    def test_read_past_the_limit_is_refused(self, store):
+        """An entry larger than a read's limit is refused, named with its size (what the server declared, where it
+        declares one, before the body is read), and read whole up to the limit or with none (copies)."""
+        payload = bytes(range(256)) * 9  # 2304 bytes
+        store.write('c1/addons/large', payload)
+        with pytest.raises(EntryTooLarge) as refused:
+            store.read('c1/addons/large', limit=2048)
+        assert str(refused.value).startswith('%s is 2304 bytes, more than max_entry_size allows (2048 bytes)'
+                                             % store.render('c1/addons/large'))
+        assert store.read('c1/addons/large', limit=2304)[0] == payload
+        assert store.read('c1/addons/large', limit=None)[0] == payload
+        assert store.read('c1/addons/large')[0] == payload  # the default bound: max_entry_size, 4 MiB unless set
+        try:
+            with pytest.raises(EntryTooLarge):
+                store.read_with_age('c1/addons/large', limit=2048)
+        except NotSupported:
+            pass  # a backend with compare-and-swap keeps no lock entry that expires by age
 
     def test_read_with_age(self, store):
         """How long ago an entry was written, by the store's clock: what lock entries expire by."""

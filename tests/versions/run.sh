@@ -7,37 +7,17 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
-python_for() {  # the newest installed interpreter of a minor version: PATH first, then pyenv
-  local version=$1 candidate
-  candidate=$(command -v "python$version" || true)
-  # a pyenv shim names a version that is installed but not selected, and fails when run
-  if [ -n "$candidate" ] && ! "$candidate" -c '' >/dev/null 2>&1; then candidate=; fi
-  if [ -z "$candidate" ] && [ -d "${PYENV_ROOT:-$HOME/.pyenv}/versions" ]; then
-    candidate=$(find "${PYENV_ROOT:-$HOME/.pyenv}/versions" -maxdepth 3 -path "*/versions/$version.*/bin/python$version" \
-      | sort -V | tail -n 1)
-  fi
-  [ -n "$candidate" ] || { echo "no Python $version found (needed for the ansible-core matrix)" >&2; exit 1; }
-  echo "$candidate"
-}
+# shellcheck source=tests/versions/python_for.sh
+source "$ROOT/tests/versions/python_for.sh"
 
-run_line() {  # $1 = ansible-core pin, $2 = Python minor version
-  local core=$1 python venv
-  python=$(python_for "$2")
-  venv="$ROOT/build/venv-${core#ansible-core==}"
-  if [ ! -e "$venv/.installed" ] || ! grep -qx "$core" "$venv/.installed"; then
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --upgrade pip
-    # the development requirements with this line's ansible-core (molecule, for integration only, needs a newer one)
-    sed -e '/^ansible-core==/d' -e '/^molecule==/d' -e "s|^-r requirements.txt|-r $ROOT/requirements.txt|" requirements-dev.txt \
-      > "$venv/requirements-dev.txt"
-    "$venv/bin/pip" install --quiet "$core" -r "$venv/requirements-dev.txt"
-    echo "$core" > "$venv/.installed"
-  fi
-  echo "== $core on Python $2: sanity"
+run_line() {  # $1 = oldest or newest (tests/versions/core_venv.sh makes the line's venv on first use)
+  local venv core
+  venv=$(tests/versions/core_venv.sh "$1")
+  core=$(cat "$venv/.installed")
+  echo "== $core on $("$venv/bin/python" --version): sanity"
   VENV="$venv" tests/sanity/run.sh
   # The unit tests need no test server (the server-backed suites run in the main venv and on the oldest SDKs).
-  echo "== $core on Python $2: unit tests"
+  echo "== $core: unit tests"
   "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit
 }
 
@@ -65,6 +45,6 @@ run_oldest_sdks() {  # $1 = Python minor version
     tests/integration/test_vault.py::test_iam_login_checks_the_server_id tests/integration/test_vault.py::test_admin_modules
 }
 
-run_line "ansible-core==2.17.14" 3.11
-run_line "ansible-core==2.21.5" 3.12
+run_line oldest
+run_line newest
 run_oldest_sdks 3.11

@@ -33,7 +33,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     PreconditionFailed,
     first_line,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry, check_size
 
 SCOPE = 'https://www.googleapis.com/auth/devstorage.read_write'
 TIMEOUT = 60  # seconds per HTTP request
@@ -127,15 +127,17 @@ class GCSBackend(Backend):
         return NotFound('%s does not exist' % self._where(path))
 
     # -- reading ------------------------------------------------------------------------------
-    def _read(self, path):
+    def _read(self, path, limit):
         errors = self._errors
         for _attempt in range(READ_ATTEMPTS):
             try:
                 blob = self._bucket.get_blob(self._key(path), retry=self._retry, timeout=TIMEOUT)
                 if blob is None:
                     raise self._missing(path)
-                # Fetch exactly the generation whose metadata was read, so the version is the content's.
+                # Fetch exactly the generation whose metadata was read, so the version is the content's (and its
+                # size, refused before the download when it is past the limit).
                 generation = blob.generation
+                check_size(blob.size, self.render(path), limit)
                 data = blob.download_as_bytes(if_generation_match=generation, retry=self._retry, timeout=TIMEOUT)
                 return data, generation
             except (errors.PreconditionFailed, errors.NotFound):

@@ -24,10 +24,13 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
 from ansible_collections.kops.state_store.plugins.module_utils.store import (
     Backend,
     Entry,
+    bounded_read,
     check_expectation,
     content_hash,
+    new_hash,
 )
 
+HASHED_PIECE = 1024 * 1024
 FILE_MODE = 0o600  # kOps writes state files readable by the owner only
 DIR_MODE = 0o755  # and creates folders as MkdirAll(0755) does
 
@@ -60,8 +63,8 @@ class LocalBackend(Backend):
         return target
 
     # -- reading ------------------------------------------------------------------------------
-    def _read(self, path):
-        return self._read_with_age(path)[:2]
+    def _read(self, path, limit):
+        return self._read_with_age(path, limit)[:2]
 
     def _current_version(self, file_path):
         try:
@@ -73,15 +76,16 @@ class LocalBackend(Backend):
             raise
 
     def _stored_hash(self, path):
-        return self._read(path)[1]
+        return self._read(path, None)[1]
 
-    def _read_with_age(self, path):
+    def _read_with_age(self, path, limit):
         # The store is a folder of this host: its clock is the one that stamped the file.
         file_path = self._file_path(path)
         try:
             with open(file_path, 'rb') as handle:
-                written = os.fstat(handle.fileno()).st_mtime
-                data = handle.read()
+                status = os.fstat(handle.fileno())
+                written = status.st_mtime
+                data = bounded_read(handle.read, self.render(path), limit, status.st_size)
         except (IOError, OSError) as exc:
             raise _translate(exc, path, self.root)
         return data, content_hash(data, 'sha256'), max(0.0, time.time() - written)
@@ -133,14 +137,19 @@ class LocalBackend(Backend):
             if exc.errno in (errno.ENOENT, errno.ELOOP):
                 return None
             raise _translate(exc, self._relative(full), self.root)
+        listed = hash_algorithm or 'sha256'
+        digests = dict((algorithm, new_hash(algorithm)) for algorithm in set(('sha256', listed)))
+        size = 0
         with os.fdopen(descriptor, 'rb') as handle:
             if not stat.S_ISREG(os.fstat(descriptor).st_mode):
                 return None
-            data = handle.read()
-        version = content_hash(data, 'sha256')
-        listed = hash_algorithm or 'sha256'
-        digest = version if listed == 'sha256' else content_hash(data, listed)
-        return Entry(self._relative(full), size=len(data), hash=digest, hash_algorithm=listed, version=version)
+            # hashed a piece at a time: listing a store never holds a whole file in memory, however large
+            for chunk in iter(lambda: handle.read(HASHED_PIECE), b''):
+                size += len(chunk)
+                for digest in digests.values():
+                    digest.update(chunk)
+        return Entry(self._relative(full), size=size, hash=digests[listed].hexdigest(), hash_algorithm=listed,
+                     version=digests['sha256'].hexdigest())
 
     def _relative(self, full):
         return os.path.relpath(full, self.root).replace(os.sep, '/')

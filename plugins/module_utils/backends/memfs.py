@@ -14,6 +14,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.store import (
     Backend,
     Entry,
     check_expectation,
+    check_size,
     content_hash,
 )
 
@@ -36,15 +37,16 @@ class MemfsBackend(Backend):
     def _key(self, path):
         return '/'.join(part for part in (self.location.key, path) if part)
 
-    def _read(self, path):
+    def _read(self, path, limit):
         with _LOCK:
             found = self._entries.get(self._key(path))
         if found is None:
             raise NotFound("entry '%s' does not exist in %s" % (path, self.location.render()))
+        check_size(len(found[0]), self.render(path), limit)
         return found
 
     def _stored_hash(self, path):
-        return content_hash(self._read(path)[0], 'sha256')
+        return content_hash(self._read(path, None)[0], 'sha256')
 
     def _write(self, path, data, expect, acl):
         key = self._key(path)

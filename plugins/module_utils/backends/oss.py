@@ -34,7 +34,13 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotSupported,
     first_line,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry, http_date_seconds
+from ansible_collections.kops.state_store.plugins.module_utils.store import (
+    ABSENT,
+    Backend,
+    Entry,
+    bounded_read,
+    http_date_seconds,
+)
 
 ACLS = ('private', 'public-read', 'public-read-write', 'default')
 PAGE_SIZE = 1000  # kOps's listing page size
@@ -140,20 +146,20 @@ class OSSBackend(Backend):
         return NotFound('%s does not exist' % self._where(path))
 
     # -- reading ------------------------------------------------------------------------------
-    def _get(self, path):
-        """(bytes, ETag, response headers) of one entry."""
+    def _get(self, path, limit):
+        """(bytes, ETag, response headers) of one entry of at most ``limit`` bytes."""
         def fetch():
-            answer = self._bucket.get_object(self._key(path))
-            return answer.read(), answer.etag, answer.headers
+            with self._bucket.get_object(self._key(path)) as answer:  # closed early past the limit
+                return bounded_read(answer.read, self.render(path), limit, answer.content_length), answer.etag, answer.headers
 
         return self._call(path, READ_ATTEMPTS, fetch)
 
-    def _read(self, path):
-        data, etag, _headers = self._get(path)
+    def _read(self, path, limit):
+        data, etag, _headers = self._get(path, limit)
         return data, _version(etag)
 
-    def _read_with_age(self, path):
-        data, etag, headers = self._get(path)
+    def _read_with_age(self, path, limit):
+        data, etag, headers = self._get(path, limit)
         age = http_date_seconds(headers.get('Date'), 'Date') - http_date_seconds(headers.get('Last-Modified'), 'Last-Modified')
         return data, _version(etag), max(0.0, age)
 

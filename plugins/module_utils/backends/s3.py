@@ -37,7 +37,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotSupported,
     PreconditionFailed,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry, bounded_read
 
 #: unconditional writes above this size go up in parts; conditional writes are single PutObjects
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
@@ -230,11 +230,11 @@ class S3Backend(Backend):
                                "there as a write of the entry does)" % (exc, probe))
 
     # -- reading ------------------------------------------------------------------------------
-    def _read(self, path):
+    def _read(self, path, limit):
         with self._errors(path):
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(path))
-            with response['Body'] as body:
-                return body.read(), response['ETag']
+            with response['Body'] as body:  # closed early past the limit: the rest is never downloaded
+                return bounded_read(body.read, self.render(path), limit, response.get('ContentLength')), response['ETag']
 
     def _stored_hash(self, path):
         """The MD5 HeadObject's ETag carries, unless HeadObject says the object is SSE-KMS or SSE-C encrypted.

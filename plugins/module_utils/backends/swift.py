@@ -30,7 +30,13 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotSupported,
     first_line,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry, http_date_seconds
+from ansible_collections.kops.state_store.plugins.module_utils.store import (
+    ABSENT,
+    Backend,
+    Entry,
+    bounded_read,
+    http_date_seconds,
+)
 
 # Retries for 5xx answers and failed connections, with keystoneauth's doubling delay from 0.5 s (bounded).
 RETRIES = 4
@@ -304,27 +310,31 @@ class SwiftBackend(Backend):
         return NotFound("Swift container '%s' does not exist (%s)" % (self.location.bucket, self.location.render()))
 
     # -- operations -----------------------------------------------------------------------------
-    def _get(self, path):
-        response = self._request('GET', self._object_url(path))
-        if response.status_code == 404:
-            raise self._missing(path)
-        _expect_status(response, (200,), 'read', path)
-        return response
+    def _get(self, path, limit):
+        """(response, content of at most ``limit`` bytes): the body is streamed, so a larger one stops the read."""
+        with self._request('GET', self._object_url(path), stream=True) as response:
+            if response.status_code == 404:
+                raise self._missing(path)
+            _expect_status(response, (200,), 'read', path)
+            declared = response.headers.get('Content-Length')
+            content = bounded_read(lambda *amount: response.raw.read(*amount, decode_content=True), self.render(path),
+                                   limit, int(declared) if declared and declared.isdigit() else None)
+        return response, content
 
-    def _read(self, path):
-        response = self._get(path)
-        return response.content, _etag(response)
+    def _read(self, path, limit):
+        response, content = self._get(path, limit)
+        return content, _etag(response)
 
-    def _read_with_age(self, path):
+    def _read_with_age(self, path, limit):
         # X-Timestamp is the proxy's own record of the write, to the microsecond (Last-Modified rounds it up).
-        response = self._get(path)
+        response, content = self._get(path, limit)
         try:
             written = float(response.headers['X-Timestamp'])
         except (KeyError, ValueError):
             raise BackendFailure("Swift answered for entry '%s' of %s without a valid X-Timestamp header, so its age "
                                  'cannot be told by the server\'s clock' % (path, self.location.render()))
         age = http_date_seconds(response.headers.get('Date'), 'Date') - written
-        return response.content, _etag(response), max(0.0, age)
+        return content, _etag(response), max(0.0, age)
 
     def _stored_hash(self, path):
         response = self._request('HEAD', self._object_url(path))

@@ -37,7 +37,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     PreconditionFailed,
     shown,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry, check_size
 
 # kOps signs the GetCallerIdentity request for the global STS endpoint (us-east-1), as hvac's login does.
 STS_REGION = 'us-east-1'
@@ -258,7 +258,7 @@ class VaultBackend(Backend):
         return vault_errors(self.address, "%s '%s' in %s" % (action, path, self.render()))
 
     # -- reading ------------------------------------------------------------------------------
-    def _read(self, path):
+    def _read(self, path, limit):
         hvac = _hvac()
         with self._errors('read', path):
             try:
@@ -277,6 +277,8 @@ class VaultBackend(Backend):
             content = base64.b64decode(data['file'], validate=True)
         except (binascii.Error, TypeError, ValueError):
             raise BackendFailure("Vault secret '%s' in %s has a 'file' key that is not base64" % (path, self.render()))
+        # Vault answers a secret whole (at most its max_request_size, 32 MiB by default, was accepted)
+        check_size(len(content), self.render(path), limit)
         return content, secret['metadata']['version']
 
     def _live_version(self, path):
@@ -308,7 +310,7 @@ class VaultBackend(Backend):
                     entries.append(Entry(path, is_dir=True))
                 continue
             try:  # the listing has no sizes, and still names soft-deleted secrets
-                data, version = self._read(path)
+                data, version = self._read(path, None)
             except NotFound:
                 continue
             entries.append(Entry(path, size=len(data), version=version))

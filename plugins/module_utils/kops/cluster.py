@@ -28,6 +28,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.kops.documents im
     check_document,
     check_name,
     dump_document,
+    is_cluster_name,
     parse_stored,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.kops.validation import (
@@ -36,7 +37,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.kops.validation i
     summary,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.locations import parse_location
-from ansible_collections.kops.state_store.plugins.module_utils.lock import backoff, write_guard
+from ansible_collections.kops.state_store.plugins.module_utils.lock import LOCK_FOLDER, backoff, write_guard
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
 
 CLUSTER_LABEL = 'kops.k8s.io/cluster'
@@ -169,6 +170,14 @@ def read_cluster(backend, name):
     return StoredCluster(cluster, version, dict(sorted(groups.items())))
 
 
+def cluster_folders(names):
+    """(cluster names, refused names), sorted, of top-level folder names read from a store: a name kOps would not
+    accept (documents.is_cluster_name) is refused - it becomes no host, list item or folder, and is only ever shown
+    safely (documents.refused_names_warning). The lock folder is neither."""
+    names = [name for name in names if name != LOCK_FOLDER]
+    return sorted(filter(is_cluster_name, names)), sorted(name for name in names if not is_cluster_name(name))
+
+
 def config_base(spec, state_backend, name):
     """The cluster's configBase as kOps resolves it: spec.configBase, else ``<state store>/<name>``."""
     return str(spec.get('configBase') or state_backend.render(name))
@@ -197,9 +206,10 @@ def _comparable(location):
 
 
 def list_clusters(backend):
-    """Cluster names as kOps discovers them: every ``<name>/config`` of the store."""
-    return sorted(entry.path[:-len(CONFIG) - 1] for entry in backend.list('', recursive=True)
-                  if not entry.is_dir and entry.path.count('/') == 1 and entry.path.endswith('/' + CONFIG))
+    """(cluster names, refused names) as kOps discovers clusters: every ``<name>/config`` of the store
+    (cluster_folders)."""
+    return cluster_folders(entry.path[:-len(CONFIG) - 1] for entry in backend.list('', recursive=True)
+                           if not entry.is_dir and entry.path.count('/') == 1 and entry.path.endswith('/' + CONFIG))
 
 
 # -- building the wanted documents --------------------------------------------------------------

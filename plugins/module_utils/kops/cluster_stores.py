@@ -25,9 +25,11 @@ import re
 from ansible_collections.kops.state_store.plugins.module_utils.entries import read_or_none, write_expectation
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AlreadyExists,
+    EntryTooLarge,
     NotFound,
     StateStoreError,
     parse_error_message,
+    shown,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import config_base, config_path, read_config
 from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import (
@@ -174,11 +176,12 @@ def _keyset_document(data, where):
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise KopsObjectError('%s is not one Keyset document' % where)
     document = documents[0]
+    # a keyset holds private keys: what it says is never quoted
     if document.get('apiVersion', KEYSET_API_VERSIONS[0]) not in KEYSET_API_VERSIONS:
-        raise KopsObjectError('%s has apiVersion %r; kOps reads %s' % (where, document.get('apiVersion'),
-                                                                       ' or '.join(KEYSET_API_VERSIONS)))
+        raise KopsObjectError('%s has an apiVersion kOps does not read (it reads %s)'
+                              % (where, ' or '.join(KEYSET_API_VERSIONS)))
     if document.get('kind', 'Keyset') != 'Keyset':
-        raise KopsObjectError('%s has kind %r; expected Keyset' % (where, document.get('kind')))
+        raise KopsObjectError('%s has a kind other than Keyset' % where)
     spec = document.get('spec') or {}
     keys = (spec.get('keys') or []) if isinstance(spec, dict) else None
     if not isinstance(keys, list) or not all(isinstance(key, dict) for key in keys):
@@ -204,7 +207,8 @@ def keyset_facts(name, data, where, now, expires_within=DEFAULT_EXPIRES_WITHIN):
         fields = dict(id=key_id, primary=key_id == primary, distrusted=bool(key.get('distrustTimestamp')),
                       distrust_timestamp=str(key['distrustTimestamp']) if key.get('distrustTimestamp') else None,
                       private_key=bool(key.get('privateMaterial')))
-        fields.update(_certificate_facts(x509, key, '%s key %s' % (where, key_id), now, horizon))
+        shown_id = key_id if _NUMERIC_ID.match(key_id) else shown(key_id)
+        fields.update(_certificate_facts(x509, key, '%s key %s' % (where, shown_id), now, horizon))
         fields['expiring'] = fields.pop('ends_soon') and not fields['distrusted']
         facts.append(fields)
     return dict(name=name, location=where, type=spec.get('type'), primary_id=primary, certificates=facts, error=None)
@@ -221,11 +225,14 @@ def read_keysets(key_store, now=None, expires_within=DEFAULT_EXPIRES_WITHIN):
         parts = entry.path.split('/')
         if entry.is_dir or len(parts) != 3 or parts[2] != KEYSET_FILE:
             continue
+        where = key_store.render(entry.path)
         try:
             data, _version = key_store.read(entry.path)
         except NotFound:
             continue  # removed since the listing
-        where = key_store.render(entry.path)
+        except EntryTooLarge as exc:  # that keyset's error, as one that does not parse
+            keysets.append(dict(name=parts[1], location=where, type=None, primary_id=None, certificates=[], error=str(exc)))
+            continue
         try:
             keysets.append(keyset_facts(parts[1], data, where, now, expires_within))
         except KopsObjectError as exc:

@@ -158,7 +158,7 @@ def decode_message(kind, data, what):
         return _message_fields(kind, json.loads(data.decode('utf-8'), object_pairs_hook=_no_repeated_names), '')
     except _Invalid as exc:
         raise EtcdError('%s is not a valid %s message: %s' % (what, kind, exc))
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, nested too deeply
         raise EtcdError(parse_error_message(what, 'JSON', exc))
 
 

@@ -4,7 +4,7 @@
 """Every kOps cluster of a state store at once: one listing of the store's top-level folders, then each
 cluster's config and instance groups, read in parallel; and the facts about one cluster that an inventory
 shows (where it is stored, its cloud, Kubernetes version, instance groups, Vault stores). Only ``config`` and
-``instancegroup/*`` entries are read, never a secret."""
+``instancegroup/*`` entries are read, never a secret, and only of folders named as kOps names clusters."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,8 +14,11 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
-from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import config_path, read_cluster
-from ansible_collections.kops.state_store.plugins.module_utils.lock import LOCK_FOLDER
+from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import (
+    cluster_folders,
+    config_path,
+    read_cluster,
+)
 
 READERS = 16  # clusters read at once: each read is a few small requests, so waiting dominates, not the CPU
 # the minor version in kubernetesVersion: "1.31.4", "v1.31.4" or a release URL ending in /v1.31.4
@@ -33,10 +36,12 @@ class ClusterRead(object):
 
 
 def read_clusters(backend, readers=READERS):
-    """ClusterRead of every cluster of the store, sorted by name: a top-level folder holding a ``config`` (as kOps
-    discovers clusters), read with up to ``readers`` at once. A folder whose documents cannot be read or parsed
-    comes back with its error, so one bad cluster never hides the others. Listing the store itself raises."""
-    folders = [entry.path for entry in backend.list('') if entry.is_dir and entry.path != LOCK_FOLDER]
+    """(ClusterRead of every cluster of the store, sorted by name; the top-level folder names refused). A cluster is
+    a top-level folder holding a ``config`` (as kOps discovers clusters) whose name kOps accepts
+    (cluster.cluster_folders: another name is refused, and nothing of that folder is read), read with up to
+    ``readers`` at once. A folder whose documents cannot be read or parsed comes back with its error, so one bad
+    cluster never hides the others. Listing the store itself raises."""
+    folders, refused = cluster_folders(entry.path for entry in backend.list('') if entry.is_dir)
 
     def read(name):
         try:
@@ -45,10 +50,10 @@ def read_clusters(backend, readers=READERS):
             return ClusterRead(name, error=exc)
 
     if not folders:
-        return []
+        return [], refused
     with ThreadPoolExecutor(max(1, min(readers, len(folders)))) as pool:
         reads = list(pool.map(read, folders))
-    return [found for found in reads if found.error is not None or found.stored.cluster is not None]
+    return [found for found in reads if found.error is not None or found.stored.cluster is not None], refused
 
 
 def kubernetes_minor(version):

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.kops.state_store.plugins.module_utils.entries import diff_text, read_or_none, write_expectation
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
 from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import config_path, list_clusters
+from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import refused_names_warning
 from ansible_collections.kops.state_store.plugins.module_utils.lock import cluster_lock
 from ansible_collections.kops.state_store.plugins.module_utils.redaction import is_secret, is_secret_location
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
@@ -82,8 +83,8 @@ def read_cluster_entries(backend, cluster, with_secrets, exclude=(), secret_patt
         else:
             wanted.append((entry.path, relative))
 
-    def read(item):
-        return item[1], read_or_none(backend, item[0])
+    def read(item):  # copied into the repository whole, of any size (etcd backups, when secrets are recorded)
+        return item[1], read_or_none(backend, item[0], None)
 
     with ThreadPoolExecutor(max(1, parallel)) as pool:
         for relative, (data, version) in pool.map(read, wanted):
@@ -202,13 +203,16 @@ class History(object):
         self.exclude = list(exclude or ())
         self.secret_patterns = list(secret_patterns or ())
         self.parallel = parallel
+        self.warnings = []
 
     def _read(self, cluster, with_secrets):
         return read_cluster_entries(self.backend, cluster, with_secrets, self.exclude, self.secret_patterns, self.parallel)
 
     def _existing(self, clusters, recorded=()):
         """The store's clusters; fails naming each of ``clusters`` neither in it nor in ``recorded``."""
-        present = list_clusters(self.backend)
+        present, refused = list_clusters(self.backend)
+        if refused:  # never a folder of the repository
+            self.warnings.append(refused_names_warning(refused, self.backend.render()))
         missing = [name for name in clusters if name not in present and name not in recorded]
         if missing:
             raise HistoryError('no cluster %s in %s (no %s)' % (

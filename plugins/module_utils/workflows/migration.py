@@ -32,6 +32,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import Bad
 from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import (
     CONFIG,
     ClusterRequest,
+    cluster_folders,
     config_path,
     delete_cluster,
     finding_warnings,
@@ -40,6 +41,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster impo
     read_config,
     update_cluster,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import refused_names_warning
 from ansible_collections.kops.state_store.plugins.module_utils.workflows.sync import Sync, check_not_overlapping
 
 #: what `kops update cluster --yes` writes below a moved cluster's folder: these may differ from the source's
@@ -162,8 +164,12 @@ class Migration(object):
         self.copy_planned = False  # whether copy() ran (in check mode: what it would have done counts)
         self.warnings = []
         self.copied = self.bytes = 0
-        # every cluster of the source: the top-level folders holding a config (one listing, the reads below)
-        candidates = names or [entry.path for entry in source.list('') if entry.is_dir]
+        # every cluster of the source: the top-level folders holding a config (one listing, the reads below), named
+        # as kOps accepts cluster names (a name given in the task is the task's own)
+        folders, refused = cluster_folders(entry.path for entry in source.list('') if entry.is_dir) if not names else ([], [])
+        if refused:
+            self.warnings.append(refused_names_warning(refused, source.render()))
+        candidates = names or folders
         self.clusters = [ClusterMove(name, source, destination) for name in candidates]
         read = self._each(self.clusters, lambda cluster: cluster.read(source, destination))
         if not names:

@@ -51,7 +51,7 @@ def test_failed_version_removal_is_reported_and_a_second_run_finishes(moto_serve
                                            r"Run the task again to remove the rest$" % bucket):
         cl.delete_cluster(store, 'c1')
     assert sorted(key for key, _version, _marker in object_versions(moto_server.endpoint, bucket)) == ['c1/secrets/rotated'] * 3
-    assert cl.list_clusters(store) == []
+    assert cl.list_clusters(store) == ([], [])
 
     admin_client(moto_server.endpoint).delete_bucket_policy(Bucket=bucket)
     plan = cl.delete_cluster(store, 'c1', check_mode=True)

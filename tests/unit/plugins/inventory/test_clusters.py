@@ -24,8 +24,11 @@ from support.kops_fixtures import FIXTURES, fixture_documents
 from support.kops_fleet import lay_out
 
 try:
+    from ansible.template import is_trusted_as_template
     from ansible.template import trust_as_template as trusted  # ansible-core 2.19+ templates only trusted strings
 except ImportError:
+    is_trusted_as_template = None
+
     def trusted(template):
         return template
 
@@ -200,11 +203,11 @@ def test_bad_clusters_are_named_and_left_out(parse, tmp_path, warnings):
     assert members(inventory, 'kops_clusters') == ['good.example.com', 'second.example.com']
     assert host_vars(inventory, 'good.example.com')['kops_state_store'] == first  # the first store that has it
     assert warnings == [
-        "cluster %s left out: %s has metadata.name 'other'; expected 'nodes'" % (
+        "cluster %s left out: %s has metadata.name other; expected nodes" % (
             one.render('bad-group.example.com'), one.render('bad-group.example.com/instancegroup/nodes')),
         "cluster %s left out: %s is not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'" % (
             one.render('unparsable.example.com'), one.render('unparsable.example.com/config')),
-        "cluster %s left out: %s has kind 'InstanceGroup'; expected Cluster" % (
+        "cluster %s left out: %s has kind InstanceGroup; expected Cluster" % (
             one.render('wrong-kind.example.com'), one.render('wrong-kind.example.com/config')),
         'cluster %s left out: a cluster of that name was found first at %s' % (
             two.render('good.example.com'), one.render('good.example.com')),
@@ -299,3 +302,45 @@ def test_stored_values_are_never_templated(parse, store, tmp_path):
     templar = Templar(loader=DataLoader(), variables=host_vars(inventory, 'minimal-aws.example.com'))
     assert templar.template(trusted('{{ kops_spec.cloudLabels.team }}')) == "{{ lookup('pipe', 'touch %s') }}" % marker
     assert not marker.exists()
+
+
+def test_only_folders_named_as_kops_names_clusters_become_hosts(parse, store, warnings):
+    """A folder whose config names it becomes a host only when kOps would accept its name; the others are left out
+    in one warning that shows them escaped (a host named as a template was templated where a task used it)."""
+    location, backend = store
+    refused = ["{{ lookup('pipe', 'id') }}", 'Upper.example.com', 'new\nline.example.com', 'under_score.example.com']
+    for name in ['good.example.com'] + refused:
+        lay_out(backend, 'minimal-aws.yaml', name)
+    inventory = parse(dict(state_stores=[location]))
+    assert sorted(inventory.hosts) == ['good.example.com']
+    assert warnings == ["4 folders of %s were left out: not cluster names kOps accepts (a DNS-1123 subdomain, as kOps "
+                        "requires: lowercase letters, digits, '-' and '.', at most 253 characters): "
+                        "Upper.example.com, 'new\\nline.example.com', under_score.example.com, "
+                        "\"\\x7b\\x7b lookup('pipe', 'id') \\x7d\\x7d\"" % backend.render()]
+
+
+def test_plain_values_are_plain_strings_and_braces_never_template(parse, store):
+    """What AWX imports (ansible-inventory --list --export) prints a string that is not plain as an
+    {"__ansible_unsafe": ...} object: a string without braces is plain (trusted as a template from ansible-core 2.19
+    on: it templates to itself), one with a brace, value or key, is not."""
+    location, backend = store
+    template = "{{ lookup('pipe', 'id') }}"
+
+    def labels(cluster, _groups):
+        cluster['spec']['cloudLabels'] = {'team': template, template: 'key', 'owner': 'platform'}
+    lay_out(backend, 'minimal-aws.yaml', change=labels)
+    variables = host_vars(parse(dict(state_stores=[location], spec_fields=['cloudLabels'], connection='local')),
+                          'minimal-aws.example.com')
+    plain = [variables['kops_cluster_name'], variables['kops_state_store'], variables['ansible_python_interpreter'],
+             variables['kops_instance_groups'][0]['name'], variables['kops_spec']['cloudLabels']['owner']]
+    stored_templates = [variables['kops_spec']['cloudLabels']['team'],
+                        [key for key in variables['kops_spec']['cloudLabels'] if '{' in key][0]]
+    if is_trusted_as_template:  # ansible-core 2.19 and later
+        assert all(is_trusted_as_template(value) for value in plain), plain
+        assert not any(is_trusted_as_template(value) for value in stored_templates)
+    else:
+        from ansible.utils.unsafe_proxy import AnsibleUnsafe
+        assert not any(isinstance(value, AnsibleUnsafe) for value in plain), [type(value) for value in plain]
+        assert all(isinstance(value, AnsibleUnsafe) for value in stored_templates)
+    templar = Templar(loader=DataLoader(), variables=variables)
+    assert templar.template(trusted('{{ kops_spec.cloudLabels }}'))['team'] == template

@@ -74,6 +74,9 @@ def test_patterns_match_the_relative_path_or_the_full_location():
     b'keys:\n- privateMaterial: LS0tLS1\n',
     json.dumps({'Data': base64.b64encode(b'hunter2').decode()}).encode(),  # the secret store's format
     b'{"Data":"aHVudGVyMg=="}\n',
+    # kOps reads field names in any case (Go's encoding/json), and ignores fields it does not know
+    b'{"data":"aHVudGVyMg=="}', b'{"DATA": "aHVudGVyMg==", "Other": 1}', b'{"\\u0044ata": "aHVudGVyMg=="}',
+    b'{spec: {keys: [{id: "1", privateMaterial: LS0tLS1}]}}', b'{"spec":{"keys":[{"PrivateMaterial":"LS0t"}]}}',
 ])
 def test_secret_material_in_kops_formats(data):
     assert looks_secret(data)
@@ -82,6 +85,7 @@ def test_secret_material_in_kops_formats(data):
 @pytest.mark.parametrize('data', [
     None, b'', keyset(private=False), PEM_CERT, b'apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\n',
     b'{"Data": "x", "Other": 1}', b'{"Data": [unclosed', b'\xff\xfe{"Data"', b'1.31.4',
+    b'{"Data": null}', b'{"metadata": "aHVudGVyMg=="}', b'[{"data": "aHVudGVyMg=="}]', b'{' * 100000,
 ])
 def test_public_material(data):
     assert not looks_secret(data)

@@ -157,6 +157,27 @@ def test_unsafe_yaml_tags_are_refused():
         load_documents('a: !!python/object/apply:os.system ["true"]', 'input')
 
 
+def test_aliases_are_read_within_their_bound_and_never_written():
+    document = load_documents('labels: &labels {team: a}\nspec: {one: *labels, two: *labels}\n', 'input')[0]
+    assert document['spec'] == {'one': {'team': 'a'}, 'two': {'team': 'a'}}
+    assert '&' not in cl.dump_document(document) and '*' not in cl.dump_document(document)  # written out, as kOps does
+    with pytest.raises(cl.ClusterError, match='input is not valid YAML at line 1, column 4: an alias refers to a node'):
+        load_documents('a: &a [*a]\n', 'input')
+
+    def nested(count):  # b repeats a 50 times (2,551 nodes written out), c repeats b ``count`` times
+        return 'a: &a [%s]\nb: &b [%s]\nc: [%s]\n' % (', '.join(['x'] * 50), ', '.join(['*a'] * 50), ', '.join(['*b'] * count))
+    with pytest.raises(cl.ClusterError, match='input is not valid YAML at line 1, column 1: its aliases repeat more than '
+                                              '100000 nodes'):
+        load_documents(nested(40), 'input')  # about 104,600 nodes repeated
+    assert len(load_documents(nested(37), 'input')[0]['c']) == 37  # about 96,900
+
+
+def test_cluster_names_are_those_kops_accepts():
+    assert cl.cluster_folders(['b.example.com', 'a', '1-x.y', cl.LOCK_FOLDER, 'A.example.com', 'a_b', 'a.', '.a',
+                               'x' * 254, 'x' * 253]) == (['1-x.y', 'a', 'b.example.com', 'x' * 253],
+                                                          ['.a', 'A.example.com', 'a.', 'a_b', 'x' * 254])
+
+
 def test_names_must_be_one_path_segment(memfs_store):
     with pytest.raises(cl.ClusterError, match='not a valid name'):
         cl.check_name('a/b', 'cluster name')
@@ -336,7 +357,7 @@ def test_list_clusters_finds_every_config(file_store):
     file_store.write('notacluster/sub/config', b'x')
     file_store.write('top-level-file', b'x')
     names = [fixture_documents(f)[0]['metadata']['name'] for f in FIXTURES[:3]]
-    assert cl.list_clusters(file_store) == sorted(names)
+    assert cl.list_clusters(file_store) == (sorted(names), [])
 
 
 def test_delete_removes_known_entries_config_last(file_store):

@@ -219,7 +219,9 @@ def test_broken_keysets_are_reported_without_their_content(state, layout):
     assert keysets['kubernetes-ca']['error'] is None  # the others are still read
     assert 'is not valid YAML at line' in errors[0]
     assert 'publicMaterial is not a PEM certificate' in errors[2] and 'is not base64' in errors[3]
-    assert "kind 'Cluster'" in errors[4] and "apiVersion 'kops.k8s.io/v1'" in errors[5] and 'spec.keys' in errors[6]
+    # a keyset holds private keys: what it says is never quoted
+    assert 'a kind other than Keyset' in errors[4] and 'an apiVersion kOps does not read' in errors[5]
+    assert "'Cluster'" not in errors[4] and 'kops.k8s.io/v1\'' not in errors[5] and 'spec.keys' in errors[6]
     assert leaked_private_material('\n'.join(errors), layout.private_pems) == []
     assert all(len(error) < 400 for error in errors)
 
