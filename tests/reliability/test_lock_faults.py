@@ -110,7 +110,7 @@ def _run(location, settings, events, increments=1, skew=0, work=0.0, pause=None,
         time.time = lambda: real_time() + skew
     try:
         backend = open_store(location, settings)
-        for _ in range(increments):
+        for _round in range(increments):
             try:
                 if backend.supports_compare_and_swap:
                     _increment_conditionally(backend, events, work, pause, resume)
@@ -212,7 +212,7 @@ class Runs(object):
         """{'written', 'refused', 'lost', 'late', 'taken_live'} from what the runs reported and the counter."""
         holds = self._holds()
         written = sum(1 for hold in holds if hold['wrote'] is not None)
-        refused = sum(1 for reported in self.reported.values() for what, _ in reported if what == 'refused')
+        refused = sum(1 for reported in self.reported.values() for what, _value in reported if what == 'refused')
         lost = written - self.counter()
         if self.compare_and_swap:
             late, taken_live = lost, 0
@@ -276,7 +276,7 @@ def _assert_safe(runs, figures):
 @pytest.fixture
 def busy_cores():
     """Another process using every core, as a busy CI machine has."""
-    hogs = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(os.cpu_count() or 1)]
+    hogs = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _core in range(os.cpu_count() or 1)]
     yield len(hogs)
     for hog in hogs:
         hog.kill()
