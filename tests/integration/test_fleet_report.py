@@ -6,12 +6,7 @@ and badge colours must show every cluster and every finding's severity."""
 
 import datetime
 import html.parser
-import json
-import os
 import re
-import shutil
-import subprocess
-import tempfile
 
 import pytest
 import yaml
@@ -20,7 +15,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.registry import o
 from servers.moto import admin_client
 from support import kops_material as km
 from support import store_health as sh
-from support.paths import REPO
+from support.browser import screenshot
 
 PLAYBOOK = 'playbooks/fleet_report.yml'
 # what the page must show, by name: the severities' colours and the green of a row without finding
@@ -29,8 +24,6 @@ COLOURS = {'critical': (0xb7, 0x1c, 0x1c), 'high': (0xe6, 0x51, 0x00), 'medium':
 MARKS = {'critical': '🟥', 'high': '🟧', 'medium': '🟨', 'low': '🟦', 'info': '⬜', 'ok': '🟩'}
 SEVERITIES = ['info', 'low', 'medium', 'high', 'critical']
 STORE_FINDINGS = [('versioning', 'high'), ('default encryption', 'medium')]
-# the screenshot: a window wide enough for one line per table row's badges, long enough for the whole page
-WINDOW = (1400, 2400)
 BADGE_PIXELS = 60  # a badge's background is a few hundred pixels; antialiased text matches a colour in a handful
 
 
@@ -70,8 +63,8 @@ class Tables(html.parser.HTMLParser):
         super(Tables, self).__init__()
         self.rows, self.active, self._row, self._cell = [], [], None, None
 
-    def handle_starttag(self, tag, attributes):
-        attributes = dict(attributes)
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
         if tag in ('script', 'iframe', 'object', 'embed', 'link', 'img') or any(
                 name.startswith('on') or name in ('src', 'href') for name in attributes):
             self.active.append((tag, attributes))
@@ -104,25 +97,6 @@ def read_report(report_dir):
     tables.feed(page)
     assert tables.active == [] and not re.search(r'url\(|@import|<script', page, re.IGNORECASE)
     return markdown, page, tables.rows
-
-
-def screenshot(page, png):
-    """A screenshot of the HTML file ``page`` by headless Chromium, with a profile of its own; returns the image."""
-    from PIL import Image
-
-    chromium = shutil.which('chromium')
-    assert chromium, 'Chromium is missing: run tests/servers/chromium.install.sh (make setup does)'
-    profile = tempfile.mkdtemp(prefix='chromium-profile-')
-    try:
-        subprocess.run([chromium, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                        '--user-data-dir=%s' % profile, '--force-device-scale-factor=1', '--hide-scrollbars',
-                        '--force-color-profile=srgb', '--window-size=%d,%d' % WINDOW, '--screenshot=%s' % png,
-                        'file://%s' % page], capture_output=True, timeout=120, check=True,
-                       env=dict(os.environ, HOME=profile))
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    return Image.open(str(png)).convert('RGB')
 
 
 def colour_name(pixel, tolerance=6):
@@ -189,9 +163,9 @@ def test_s3_fleet_report_and_fail_at(run_playbook, tmp_path, s3_fleet):
 
     # Markdown: a row per cluster with its status, then each finding with its fix
     for row_status, name, _severities in fleet_rows():
-        shown = name.replace('_', '\\_')
-        assert re.search(r'^\| %s \| %s[ |].*\| %s %s \|' % (MARKS[row_status], re.escape(shown), MARKS[row_status],
-                                                              row_status), markdown, re.MULTILINE), name
+        mark = MARKS[row_status]
+        row = r'^\| %s \| %s[ |].*\| %s %s \|' % (mark, re.escape(name.replace('_', '\\_')), mark, row_status)
+        assert re.search(row, markdown, re.MULTILINE), name
     listed = re.findall(r'^- \S+ (\w+) · \*\*([^*]+)\*\* · ([^:]+): .+<br>\n  Fix: .+$', markdown, re.MULTILINE)
     assert sorted(listed) == sorted([(severity, 'the store', check) for check, severity in STORE_FINDINGS] + [
         (severity, name, check) for name, found in sh.CLUSTER_FINDINGS.items() for check, severity in found])
@@ -202,7 +176,6 @@ def test_s3_fleet_report_and_fail_at(run_playbook, tmp_path, s3_fleet):
     assert [(row_class, name, badges[1:]) for row_class, name, badges in rows] == fleet_rows()
     assert all(badges[0] == row_class for row_class, _name, badges in rows)  # the status badge
     assert_page_shows(screenshot(report_dir / 'fleet-report.html', tmp_path / 'page.png'), fleet_rows())
-    keep_for_docs(report_dir, tmp_path / 'page.png')
 
     never = run_playbook(PLAYBOOK, dict(state_store=location, report_dir=str(report_dir), fail_at='none'),
                          env=environment)
@@ -220,14 +193,6 @@ def test_s3_fleet_report_and_fail_at(run_playbook, tmp_path, s3_fleet):
     assert dict((name, row_class) for row_class, name, _badges in rows)[sh.EXPIRED_CA] == 'ok'
     failed = run_playbook(PLAYBOOK, dict(state_store=location, report_dir=str(report_dir)), env=environment)
     assert failed.rc == 2 and 'findings at or above high: 3;' in failed.output, failed  # fail_at: high by default
-
-
-def keep_for_docs(report_dir, png):
-    """The report of the demo fleet and its screenshot, outside the tree (build/fleet-report/), for docs/health.md."""
-    target = os.path.join(REPO, 'build', 'fleet-report')
-    os.makedirs(target, exist_ok=True)
-    for path in (report_dir / 'fleet-report.md', report_dir / 'fleet-report.html', png):
-        shutil.copy(str(path), target)
 
 
 def test_inventory_of_two_stores_and_hostile_names(run_playbook, tmp_path):

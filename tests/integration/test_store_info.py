@@ -118,8 +118,8 @@ def test_s3_fleet_reports_exactly_its_findings(run_playbook, tmp_path, s3_fleet)
 
 def test_gcs_fleet_reports_what_the_emulator_tells(run_playbook, tmp_path, gcs_server, gcs_environment):
     bucket = gcs_server.create_bucket('health')
-    patch_bucket(gcs_server, bucket, dict(iamConfiguration=dict(uniformBucketLevelAccess=dict(enabled=True),
-                                                                 publicAccessPrevention='enforced')))
+    uniform = dict(uniformBucketLevelAccess=dict(enabled=True), publicAccessPrevention='enforced')
+    patch_bucket(gcs_server, bucket, dict(iamConfiguration=uniform))
     location = 'gs://%s' % bucket
     backend = open_store(location)
     sh.lay_out_health_fleet(backend)
@@ -357,18 +357,6 @@ def test_drift_since_the_last_snapshot(run_playbook, tmp_path):
     assert clusters[sh.FINE]['drift'] == dict(added=0, changed=0, removed=0)
     gone, = [finding for finding in result['findings'] if finding['check'] == 'drift' and not finding['cluster']]
     assert gone['value'] == 'removed.example.com'
-
-
-@pytest.fixture
-def os_environment(swift_environment, monkeypatch):
-    """Only tester's OS_* variables in the process environment, as an openrc file sets them."""
-    for name in list(os.environ):
-        if name not in swift_environment:
-            monkeypatch.delenv(name)
-    for name, value in swift_environment.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv('HOME', '/nonexistent')
-    return swift_environment
 
 
 def test_swift_container_settings(os_environment, swift_server):

@@ -10,6 +10,8 @@ Fixtures:
   headers)``: container metadata (an ACL) set as ``tester``.
 - ``swift_environment``: an environment dict for clients of ``swift_server`` (the ``OS_*`` variables an
   openrc file sets for ``tester``), without any OpenStack or kOps setting of the machine.
+- ``os_environment``: this test process's environment made that one (only tester's ``OS_*`` variables, no
+  ``~/.openstack`` or ``clouds.yaml`` of the machine), for backends opened in the test itself.
 
 The packages come from tests/servers/swift.install.sh (``make setup``). When they are missing the
 fixture fails: it never skips, so a machine without them cannot pass the suite silently.
@@ -322,3 +324,14 @@ def swift_server(tmp_path_factory):
 @pytest.fixture
 def swift_environment(swift_server):
     return swift_server.client_environment()
+
+
+@pytest.fixture
+def os_environment(swift_environment, monkeypatch):
+    for name in list(os.environ):
+        if name not in swift_environment:
+            monkeypatch.delenv(name)
+    for name, value in swift_environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv('HOME', '/nonexistent')  # no ~/.openstack/config or clouds.yaml of the machine
+    return swift_environment

@@ -459,8 +459,9 @@ class ClusterAudit(object):
     # -- leftovers -------------------------------------------------------------------------------------------
     def leftovers(self, locks, probes):
         """Stale lock entries (``locks``: the paths of this cluster's) and leftover probe entries (``probes``)."""
-        for check in lock_checks(self.audit.store, locks) + probe_checks(self.audit.store, probes,
-                                                                          self.audit.probe_min_age):
+        checks = lock_checks(self.audit.store, locks)
+        checks += probe_checks(self.audit.store, probes, self.audit.probe_min_age)
+        for check in checks:
             self.add(check)
         return self
 
@@ -494,8 +495,8 @@ def _backup_stores_elsewhere(spec, config_base):
     for etcd_cluster in spec.get('etcdClusters') or []:
         if not isinstance(etcd_cluster, dict) or etcd_cluster.get('name') not in ETCD_CLUSTERS:
             continue
-        named = (etcd_cluster.get('backups') or {}).get('backupStore') if isinstance(etcd_cluster.get('backups'),
-                                                                                      dict) else None
+        backups = etcd_cluster.get('backups')
+        named = backups.get('backupStore') if isinstance(backups, dict) else None
         if not named:
             continue
         default = config_base.join('backups/etcd/%s' % etcd_cluster['name'])
