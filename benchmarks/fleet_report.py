@@ -91,7 +91,7 @@ def main():
                     '-e', 'ansible_python_interpreter=%s' % sys.executable]
         report_dir = os.path.join(workdir, 'report')
         report = timed(playbook + ['-e', 'state_store=%s' % location, '-e', 'report_dir=%s' % report_dir,
-                                   '-e', 'fail_at=none', REPORT_PLAYBOOK], environment, workdir)
+                                   '-e', 'fail_at=none', REPORT_PLAYBOOK], environment, workdir)[0]
         with open(os.path.join(report_dir, 'fleet-report.md')) as handle:
             shown = handle.read()
         missing = [name for name in names if '| %s |' % name not in shown]
@@ -101,7 +101,7 @@ def main():
         entries_file = os.path.join(workdir, 'entries.json')
         with open(entries_file, 'w') as handle:
             json.dump(dict(store=location, paths=sampled), handle)
-        measured = timed(playbook + ['-e', '@%s' % entries_file, ENTRIES_PLAYBOOK], environment, workdir)
+        measured = timed(playbook + ['-e', '@%s' % entries_file, ENTRIES_PLAYBOOK], environment, workdir)[0]
         tasks = measured * len(paths) / len(sampled)
 
         print('clusters: %d in %s on the test moto (%s)' % (len(names), location, server.endpoint))

@@ -31,9 +31,10 @@ def status(listed):
     return max((severity for _check, severity in listed), key=SEVERITIES.index) if listed else 'ok'
 
 
-def fleet_rows():
-    """(status, name, [finding severities]) of each row the S3 health fleet's table must have, in order."""
-    rows = [(status(STORE_FINDINGS), 'the store itself', [severity for _check, severity in STORE_FINDINGS])]
+def fleet_rows(store_findings=STORE_FINDINGS):
+    """(status, name, [finding severities]) of each row the health fleet's table must have, in order, in a store with
+    ``store_findings`` ((check, severity) of the store itself)."""
+    rows = [(status(store_findings), 'the store itself', [severity for _check, severity in store_findings])]
     rows += [(status(sh.CLUSTER_FINDINGS[name]), name, [severity for _check, severity in sh.CLUSTER_FINDINGS[name]])
              for name in sorted(sh.CLUSTER_FINDINGS)]
     return rows
@@ -193,6 +194,38 @@ def test_s3_fleet_report_and_fail_at(run_playbook, tmp_path, s3_fleet):
     assert dict((name, row_class) for row_class, name, _badges in rows)[sh.EXPIRED_CA] == 'ok'
     failed = run_playbook(PLAYBOOK, dict(state_store=location, report_dir=str(report_dir)), env=environment)
     assert failed.rc == 2 and 'findings at or above high: 3;' in failed.output, failed  # fail_at: high by default
+
+
+def test_gcs_fleet_report(run_playbook, tmp_path, gcs_server, gcs_environment):
+    """The health fleet in a bucket of the GCS emulator with uniform bucket-level access and public access prevention
+    but no versioning (what the emulator keeps of a bucket's settings): the same clusters' rows, findings and exit
+    statuses, and the store's one finding."""
+    bucket = gcs_server.create_bucket('fleet-report')
+    gcs_server.patch_bucket(bucket, dict(iamConfiguration=dict(uniformBucketLevelAccess=dict(enabled=True),
+                                                               publicAccessPrevention='enforced')))
+    location = 'gs://%s' % bucket
+    sh.lay_out_health_fleet(open_store(location))
+    before = gcs_server.object_names(bucket)
+    store_findings = [('versioning', 'high')]
+    report_dir = tmp_path / 'reports'
+    run = run_playbook(PLAYBOOK, dict(state_store=location, report_dir=str(report_dir), fail_at='critical'),
+                       env=gcs_environment)
+    assert run.rc == 2 and 'findings at or above critical: 1; stores not audited: 0;' in run.output, run
+    markdown, page, rows = read_report(report_dir)
+    assert sh.leaked(run.output + markdown + page) == []
+    for row_status, name, _severities in fleet_rows(store_findings):
+        mark = MARKS[row_status]
+        assert re.search(r'^\| %s \| %s[ |].*\| %s %s \|' % (mark, re.escape(name), mark, row_status), markdown,
+                         re.MULTILINE), name
+    assert 'Findings: 🟥 1 critical, 🟧 3 high, 🟨 1 medium, 🟦 0 low, ⬜ 0 info.' in markdown
+    assert 'gcloud storage buckets update gs://%s --versioning' % bucket in markdown
+    assert [(row_class, name, badges[1:]) for row_class, name, badges in rows] == fleet_rows(store_findings)
+    assert_page_shows(screenshot(report_dir / 'fleet-report.html', tmp_path / 'page.png'), fleet_rows(store_findings))
+    for fail_at, rc in (('high', 2), ('none', 0)):
+        run = run_playbook(PLAYBOOK, dict(state_store=location, report_dir=str(report_dir), fail_at=fail_at),
+                           env=gcs_environment)
+        assert run.rc == rc, (fail_at, run)
+    assert gcs_server.object_names(bucket) == before  # nothing written to the store
 
 
 def test_inventory_of_two_stores_and_hostile_names(run_playbook, tmp_path):

@@ -119,11 +119,13 @@ def test_s3_fleet_reports_exactly_its_findings(run_playbook, tmp_path, s3_fleet)
 def test_gcs_fleet_reports_what_the_emulator_tells(run_playbook, tmp_path, gcs_server, gcs_environment):
     bucket = gcs_server.create_bucket('health')
     uniform = dict(uniformBucketLevelAccess=dict(enabled=True), publicAccessPrevention='enforced')
-    patch_bucket(gcs_server, bucket, dict(iamConfiguration=uniform))
+    gcs_server.patch_bucket(bucket, dict(iamConfiguration=uniform))
     location = 'gs://%s' % bucket
     backend = open_store(location)
     sh.lay_out_health_fleet(backend)
+    before = gcs_server.object_names(bucket)
     run, result, text = audit(run_playbook, tmp_path, location, gcs_environment)
+    assert gcs_server.object_names(bucket) == before  # nothing written
     assert findings(result) == expected([('versioning', 'high')])
     checks = dict((check['check'], (check['status'], check['value'])) for check in result['store']['checks'])
     assert checks == {'versioning': ('finding', None), 'uniform bucket-level access': ('ok', True),
@@ -131,18 +133,12 @@ def test_gcs_fleet_reports_what_the_emulator_tells(run_playbook, tmp_path, gcs_s
     assert_fleet_facts(result)
     assert_nothing_secret(run.output + text)
 
-    patch_bucket(gcs_server, bucket, dict(versioning=dict(enabled=True), iamConfiguration=dict(
+    gcs_server.patch_bucket(bucket, dict(versioning=dict(enabled=True), iamConfiguration=dict(
         uniformBucketLevelAccess=dict(enabled=False), publicAccessPrevention='inherited')))
     checks = dict((check.name, check) for check in backend.store_checks(os.environ))
     assert (checks['versioning'].status, checks['uniform bucket-level access'].severity,
             checks['public access prevention'].severity) == ('ok', 'medium', 'high')
     assert checks['public access prevention'].fix == 'gcloud storage buckets update gs://%s --public-access-prevention' % bucket
-
-
-def patch_bucket(gcs_server, bucket, fields):
-    request = urllib.request.Request('%s/storage/v1/b/%s' % (gcs_server.endpoint, bucket), method='PATCH',
-                                     data=json.dumps(fields).encode(), headers={'Content-Type': 'application/json'})
-    urllib.request.urlopen(request, timeout=10).read()
 
 
 @pytest.mark.parametrize('settings, acl, wanted', [
@@ -391,3 +387,42 @@ def test_oss_bucket_settings(oss_environment, oss_server, moto_server):
         ('default encryption', 'ok', None), ('location', 'ok', None), ('public read', 'finding', 'high'),
         ('versioning', 'ok', None)]
     assert checks['public read'].fix == 'ossutil set-acl oss://%s private -b' % bucket
+
+
+def test_key_and_secret_stores_where_the_config_says(aws_environment, s3_bucket, stores):
+    """A key store in another bucket is listed once and read there (its CA expiry too); a key store and a secret store
+    the config names that hold nothing, while the cluster's own folders do, are findings saying so."""
+    location, keys_bucket = 's3://%s' % s3_bucket('health'), s3_bucket('keys')
+    backend, keys = stores(location), stores('s3://%s' % keys_bucket)
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def keys_elsewhere(cluster, groups):
+        cluster['spec']['keyStore'] = 's3://%s/elsewhere.example.com/pki' % keys_bucket
+    sh.lay_out_applied(backend, 'elsewhere.example.com', now, change=keys_elsewhere)
+    for entry in backend.list('elsewhere.example.com/pki', recursive=True):
+        keys.write(entry.path, backend.read(entry.path)[0])
+        backend.delete(entry.path)
+    keys.write('elsewhere.example.com/pki/private/etcd-clients-ca/keyset.yaml',
+               sh.keyset_entries(expired=('etcd-clients-ca',))['etcd-clients-ca'])
+
+    def repointed(cluster, groups):
+        cluster['spec'].update(keyStore=backend.render('repointed.example.com/pki-new'),
+                               secretStore=backend.render('repointed.example.com/secrets-new'))
+    sh.lay_out_applied(backend, 'repointed.example.com', now, change=repointed)
+    settings = dict(endpoint_url=aws_environment['AWS_ENDPOINT_URL'], access_key='testing', secret_key='testing',
+                    region='us-east-1')
+    result = audit_store(backend, settings, environ={})
+    cluster_findings = sorted((finding['cluster'], finding['check'], finding['severity'])
+                              for finding in result['findings'] if finding['cluster'])
+    assert cluster_findings == [('elsewhere.example.com', 'ca expiry', 'critical'),
+                                ('repointed.example.com', 'key store', 'high'),
+                                ('repointed.example.com', 'secret store', 'high')]
+    reasons = dict(((finding['cluster'], finding['check']), finding['reason']) for finding in result['findings'])
+    assert reasons['repointed.example.com', 'key store'].endswith(
+        '; %s holds them' % backend.render('repointed.example.com/pki'))
+    assert 'kops update cluster would issue new CAs there' in reasons['repointed.example.com', 'key store']
+    assert reasons['repointed.example.com', 'secret store'].endswith(
+        '; %s holds them' % backend.render('repointed.example.com/secrets'))
+    elsewhere = [cluster for cluster in result['clusters'] if cluster['name'] == 'elsewhere.example.com'][0]
+    assert elsewhere['key_store'] == 's3://%s/elsewhere.example.com/pki' % keys_bucket
+    assert elsewhere['ca_expiry']['keyset'] == 'etcd-clients-ca' and elsewhere['not_checked'] == []

@@ -3,7 +3,7 @@
 # Chromium takes a screenshot of the report's HTML page. Idempotent: installs only what is missing and refreshes
 # the package index only then. Nothing is started here.
 set -euo pipefail
-packages=(chromium chromium-driver)
+packages=(chromium)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
