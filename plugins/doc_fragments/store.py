@@ -255,6 +255,26 @@ options:
     type: bool
 '''
 
+    # The modules that open the key and secret stores a cluster's config names (keyset_info, secret, ssh_public_key).
+    VAULT_ADDRESSES = r'''
+options:
+  vault_addresses:
+    description:
+      - The Vault servers the cluster's C(spec.keyStore) and C(spec.secretStore) may name, as V(https://host:port)
+        (or V(http://host:port) for a C(?tls=false) store), besides the one in the E(VAULT_ADDR) environment variable.
+      - Those locations are read from the state store, so whoever can write the store could name a host of theirs
+        there. A Vault token (O(vault_token), E(VAULT_TOKEN)) or AWS IAM login goes only to a Vault that this option
+        or E(VAULT_ADDR) names; a C(vault://) store on any other is refused, before any connection, with an error
+        naming its address. Scheme, host and port must all match (a default port may be left out), so naming
+        V(https://vault.example.com:8200) does not admit C(vault://vault.example.com:8200/...?tls=false).
+      - The same rule keeps a local path (C(file://), or a plain path) read from the config to the inside of a local
+        state store. Key and secret stores on C(s3://), C(do://), C(gs://), C(swift://) and C(oss://) are opened as
+        kOps opens them - their requests go to the service the task and its environment configure, never to a
+        host named by the store.
+    type: list
+    elements: str
+'''
+
     # Where the lookup also takes the store options from, merged into the options above (the lookup lists this
     # fragment after them): play variables and ansible.cfg, so a playbook or a project sets the store once.
     PLUGINS = r'''

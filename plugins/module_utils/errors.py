@@ -28,6 +28,12 @@ def first_line(value):
     return lines[0] if lines else type(value).__name__
 
 
+def shown(text):
+    """Text read from a store, fit to quote in a one-line message: as it is when it is printable and has no blank,
+    else Python's quoted form with escapes (no line break, terminal control sequence or look-alike blank gets in)."""
+    return text if text.isprintable() and ' ' not in text else repr(text)
+
+
 def parse_error_message(what, language, exc):
     """Why ``what`` (an entry or an option) is not valid ``language``, with the line and column, never
     the text there: stored documents may hold secrets, and PyYAML quotes the offending line."""

@@ -213,6 +213,12 @@ class ClusterLock(object):
         return self
 
     # -- holding ------------------------------------------------------------------------------
+    @property
+    def renewed_at(self):
+        """Monotonic time at which this run last sent a write of its lock entry that the store accepted: the
+        store cannot call the lock expired until ``ttl`` seconds after it."""
+        return self._renewed
+
     def confirm(self):
         """Raise LockLost unless the lock entry is still ours; renew it. Call right before each write."""
         self._renew()

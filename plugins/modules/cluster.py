@@ -22,7 +22,10 @@ description:
     C(.kops-state-store-locks/<name>) is taken with create-if-absent for the whole read-modify-write, renewed while
     the work runs and confirmed before each write; a lock the store says was last written more than 60 seconds ago
     (a crashed run) is taken over by one run only (a takeover marker created with create-if-absent); the same live
-    holder is waited for up to 120 seconds.
+    holder is waited for up to 120 seconds. A run that could not renew its lock for 30 seconds writes nothing more.
+    A lock is a lease, not a conditional write - on Swift and OSS, a run paused or delayed for longer than
+    30 seconds between its last check of the lock and its write can lose another run's update. Use a backend with
+    compare-and-swap for concurrent writers; docs/reliability.md has the measured figures.
   - Creating a cluster writes C(config) with create-if-absent. On every written document
     C(metadata.creationTimestamp) is set when empty, C(metadata.generation) is increased when the spec changes,
     and the cluster's C(spec.configBase) is filled as kOps derives it (the store joined with the cluster name,

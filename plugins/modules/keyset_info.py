@@ -32,6 +32,7 @@ extends_documentation_fragment:
   - kops.state_store.store
   - kops.state_store.store.ENTRY_BACKENDS
   - kops.state_store.store.CLUSTER
+  - kops.state_store.store.VAULT_ADDRESSES
 options:
   expires_within:
     description:
@@ -180,6 +181,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     StateStoreModule,
     open_configured_store,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.backends.vault_kv import VAULT_ADDRESSES_OPTION
 from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster_stores import (
     DEFAULT_EXPIRES_WITHIN,
     open_cluster_stores,
@@ -191,12 +193,13 @@ def main():
     module = StateStoreModule(argument_spec=dict(
         cluster=dict(type='str', required=True, fallback=(env_fallback, ['KOPS_CLUSTER_NAME'])),
         expires_within=dict(type='int', default=DEFAULT_EXPIRES_WITHIN),
+        **VAULT_ADDRESSES_OPTION
     ))
     if module.params['expires_within'] < 0:
         module.fail_json(msg='expires_within must be 0 or more days, not %d' % module.params['expires_within'])
     with module.store_errors():
         stores = open_cluster_stores(open_configured_store(module.settings), module.params['cluster'],
-                                     module.settings)
+                                     module.settings, module.params['vault_addresses'])
         keysets = read_keysets(stores.key_store, expires_within=module.params['expires_within'])
     for keyset in keysets:
         if keyset['error']:

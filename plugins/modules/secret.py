@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - kops.state_store.store
   - kops.state_store.store.ENTRY_BACKENDS
   - kops.state_store.store.CLUSTER
+  - kops.state_store.store.VAULT_ADDRESSES
 options:
   name:
     description:
@@ -114,6 +115,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     StateStoreModule,
     open_configured_store,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.backends.vault_kv import VAULT_ADDRESSES_OPTION
 from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster_stores import (
     open_cluster_stores,
     put_secret,
@@ -133,13 +135,15 @@ def main():
             value=dict(type='str', no_log=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             create_only=dict(type='bool', default=False),
+            **VAULT_ADDRESSES_OPTION
         ),
         required_if=[('state', 'present', ('value',))],
     )
     params = module.params
     name = params['name']
     with module.store_errors():
-        stores = open_cluster_stores(open_configured_store(module.settings), params['cluster'], module.settings)
+        stores = open_cluster_stores(open_configured_store(module.settings), params['cluster'], module.settings,
+                                     params['vault_addresses'])
         if params['state'] == 'present':
             change = put_secret(stores.secret_store, name, params['value'].encode('utf-8'), params['create_only'],
                                 module.check_mode)

@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - kops.state_store.store
   - kops.state_store.store.ENTRY_BACKENDS
   - kops.state_store.store.CLUSTER
+  - kops.state_store.store.VAULT_ADDRESSES
 options:
   key:
     description:
@@ -135,6 +136,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.ansible_support i
     StateStoreModule,
     open_configured_store,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.backends.vault_kv import VAULT_ADDRESSES_OPTION
 from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster_stores import (
     SSH_ADMIN_FOLDER,
     open_cluster_stores,
@@ -155,13 +157,15 @@ def main():
             key=dict(type='str', no_log=False),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             exclusive=dict(type='bool', default=False),
+            **VAULT_ADDRESSES_OPTION
         ),
         required_if=[('state', 'present', ('key',))],
     )
     params = module.params
     with module.store_errors():
         key = parse_ssh_public_key(params['key']) if params['key'] is not None else None
-        stores = open_cluster_stores(open_configured_store(module.settings), params['cluster'], module.settings)
+        stores = open_cluster_stores(open_configured_store(module.settings), params['cluster'], module.settings,
+                                     params['vault_addresses'])
         key_store = stores.key_store
         if params['state'] == 'present':
             change = set_ssh_public_key(key_store, key, params['exclusive'], module.check_mode)

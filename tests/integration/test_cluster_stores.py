@@ -145,7 +145,9 @@ def kops_cluster(request, tmp_path):
     key_store, secret_store = vault + '/keys?tls=false', vault + '/secrets?tls=false'
     state.put('%s/config' % CLUSTER, cluster_config(CLUSTER, config_base, key_store, secret_store))
     client = openbao.client()
-    return KopsCluster('file://%s' % state.root, clean_vault_environment(VAULT_TOKEN=openbao.root_token),
+    # the Vault the stores are on is named by the operator's environment, not only by the stored config
+    environment = clean_vault_environment(VAULT_TOKEN=openbao.root_token, VAULT_ADDR=openbao.address)
+    return KopsCluster('file://%s' % state.root, environment,
                        VaultFolder(client, mount, 'clusters/%s/keys' % CLUSTER),
                        VaultFolder(client, mount, 'clusters/%s/secrets' % CLUSTER), key_store)
 

@@ -20,7 +20,7 @@ def test_groups_variables_and_old_names(run_playbook, moto_server, openbao_serve
         env=clean_vault_environment(**clean_aws_environment()))
     assert run.rc == 0, run
     output = ' '.join(run.output.split())
-    for alias in ('src', 'dest', 'vault_token'):
+    for alias in ('src', 'dest', 'vault_token', 'name'):
         assert "Alias '%s' is deprecated" % alias in output, alias
 
 

@@ -2,7 +2,6 @@
 client config, IAM login) is served by the test front before it, checking logins against moto's STS."""
 
 import json
-import os
 import uuid
 
 import boto3
@@ -11,7 +10,7 @@ import pytest
 from ansible_collections.kops.state_store.plugins.module_utils.errors import AccessDenied
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
-from servers.openbao import clean_vault_environment
+from servers.openbao import clean_vault_environment, use_vault_environment
 
 ACCOUNT = '123456789012'  # moto's account
 TRUST = json.dumps({'Version': '2012-10-17', 'Statement': [
@@ -88,14 +87,7 @@ def changed_count(run):
 
 def store_as(monkeypatch, environment, location, **settings):
     """Open a vault:// store in this process with exactly ``environment`` (AWS credentials or VAULT_TOKEN)."""
-    for name in list(os.environ):
-        if name.startswith(('AWS_', 'VAULT_')):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv('AWS_CONFIG_FILE', os.devnull)
-    monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', os.devnull)
-    monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
+    use_vault_environment(monkeypatch, **environment)
     return open_store(location, settings)
 
 

@@ -116,7 +116,8 @@ def test_per_host_limit_idempotence_and_absent(run_playbook, vault_aws_front, op
                                    kops_secret_store='s3://kops-state/s3only.example.com/secrets',
                                    kops_key_store='s3://kops-state/s3only.example.com/pki', kops_uses_vault=False),
     }}}))
-    root = clean_vault_environment(VAULT_TOKEN=openbao_server.root_token)
+    # the Vault is the operator's (VAULT_ADDR); the hosts' stores must be on it
+    root = clean_vault_environment(VAULT_TOKEN=openbao_server.root_token, VAULT_ADDR=vault_aws_front.address)
     setup = VaultSetup(vault_aws_front)
     shared = dict(vault_iam_roles_aws_account_id=ACCOUNT, vault_iam_roles_enable_aws_auth=True)
 
@@ -180,14 +181,16 @@ def test_per_host_limit_idempotence_and_absent(run_playbook, vault_aws_front, op
           vault_iam_roles_operators_enabled=False), 'contradicts itself'),
     (dict(vault_iam_roles_operators_principal_arns=['ops-team']), 'IAM principal ARNs'),
     (dict(vault_iam_roles_secret_store='vault://127.0.0.1:8200/secret', vault_iam_roles_key_store='vault://127.0.0.1:8200/secret/k'),
-     '<path>[?tls=false], not vault://127.0.0.1:8200/secret'),
+     'must have both a KV v2 mount and a path'),
     (dict(vault_iam_roles_secret_store='vault://127.0.0.1:8200/secret/c/s', vault_iam_roles_key_store='vault://10.0.0.1:8200/secret/c/k'),
-     'on one Vault server (kOps uses one Vault client)'),
+     'is on the Vault at https://127.0.0.1:8200, not on the one this task writes to'),
+    (dict(vault_iam_roles_cluster_name='*'), 'is not a DNS-1123 subdomain'),
+    (dict(vault_iam_roles_cluster_name='c1.example.com\n'), 'is not a DNS-1123 subdomain'),
     (dict(vault_iam_roles_key_store='vault://127.0.0.1:8200/secret/c/k/?tls=false',
           vault_iam_roles_secret_store='vault://127.0.0.1:8200/secret/c/k?tls=false'), 'paths of a cluster must differ'),
     (dict(vault_iam_roles_state='gone'), 'must be one of: present, absent'),
-], ids=['operators-off-with-principals', 'principal-not-an-arn', 'store-without-path', 'two-servers', 'same-path',
-        'bad-state'])
+], ids=['operators-off-with-principals', 'principal-not-an-arn', 'store-without-path', 'other-server',
+        'cluster-name-glob', 'cluster-name-newline', 'same-path', 'bad-state'])
 def test_role_refuses_bad_input(run_playbook, vault_aws_front, openbao_server, cluster, extra, message):
     run = run_playbook('playbooks/vault_iam_roles.yml', role_vars(vault_aws_front, 'secret', cluster, **extra),
                        env=clean_vault_environment(VAULT_TOKEN=openbao_server.root_token))
@@ -371,3 +374,82 @@ def test_operators_through_an_identity_group(vault_aws_front, openbao_server, mo
     member.delete('private/ca/keyset.yaml')
     with pytest.raises(AccessDenied, match='permission denied'):
         store_as(monkeypatch, dict(VAULT_TOKEN=token), location % other.name).write('private/ca/keyset.yaml', b'x')
+
+
+# -- what the cluster's stored config may not decide -----------------------------------------------------------
+
+def test_the_role_sends_nothing_to_a_vault_named_only_by_the_store(run_playbook, vault_aws_front, openbao_server,
+                                                                   http_spy, cluster, vault_mount, tmp_path):
+    """On a clusters inventory the stores come from each cluster's config: a host whose config names another Vault
+    (the spy) is refused before any request, whether the run names no Vault or names another one (VAULT_ADDR), and
+    the named Vault is left as it was."""
+    spied = 'vault://127.0.0.1:%d/%s/clusters/%s' % (http_spy.port, vault_mount, cluster.name)
+    token = openbao_server.client().auth.token.create(policies=['root'], ttl='10m')['auth']['client_token']
+    setup = VaultSetup(vault_aws_front)
+    inventory = tmp_path / 'clusters.yml'
+    inventory.write_text(yaml.safe_dump({'all': {'hosts': {cluster.name: dict(
+        kops_cluster_name=cluster.name, kops_state_store='s3://kops-state', kops_uses_vault=True,
+        kops_secret_store=spied + '/secrets?tls=false', kops_key_store=spied + '/keys?tls=false')}}}))
+    for named in ({}, dict(VAULT_ADDR=vault_aws_front.address)):
+        run = run_playbook('playbooks/vault_iam_roles.yml', dict(vault_iam_roles_aws_account_id=ACCOUNT,
+                                                                 vault_iam_roles_enable_aws_auth=True),
+                           args=['-i', str(inventory)], env=clean_vault_environment(VAULT_TOKEN=token, **named))
+        output = ' '.join(run.output.split())
+        assert (http_spy.connections, http_spy.requests) == (0, []), (named, http_spy)
+        assert run.rc != 0 and '127.0.0.1:%d' % http_spy.port in output, (named, run)
+        assert 'vault_iam_roles_url' in output and token not in run.output, (named, run)
+        assert setup.of(cluster) == (set(), set())
+        assert 'aws/' not in setup.client.sys.list_auth_methods()['data']
+
+
+def nodes_token_reach(openbao, cluster, mount):
+    """What a token carrying the cluster's nodes policy can do beyond the cluster's stores."""
+    token = create_token(openbao, 'kops-nodes-' + cluster.name)
+    client = openbao.client(token)
+    reach = []
+    try:
+        client.sys.create_or_update_acl_policy('grabbed-' + cluster.name, 'path "*" {\n  capabilities = ["sudo"]\n}\n')
+        reach.append('write policies (sys/policy)')
+    except hvac.exceptions.Forbidden:
+        pass
+    try:
+        client.secrets.kv.v2.read_secret_version('clusters/other.example.com/secrets/admin', mount_point=mount,
+                                                 raise_on_deleted_version=True)
+        reach.append("read another cluster's secrets")
+    except hvac.exceptions.Forbidden:
+        pass
+    try:
+        client.secrets.kv.v2.list_secrets('clusters/other.example.com/secrets', mount_point=mount)
+        reach.append("list another cluster's secrets")
+    except hvac.exceptions.Forbidden:
+        pass
+    return reach
+
+
+# A stored secret store whose path ends the policy's string and adds a block granting sys/* (the payload of issue 25),
+# and one whose path segment is a glob of Vault's policy syntax.
+INJECTION = ('clusters/%s/secrets" { capabilities = ["list"] } path "sys/*" { capabilities = ["create", "read", '
+             '"update", "delete", "list", "sudo"] } path "clusters/%s/x')
+HOSTILE_PATHS = {'policy-injection': INJECTION, 'glob-plus': 'clusters/+/secrets', 'glob-star': 'clusters/*'}
+
+
+@pytest.mark.parametrize('hostile', sorted(HOSTILE_PATHS))
+def test_a_hostile_store_path_writes_nothing(hostile, run_playbook, vault_aws_front, openbao_server, cluster,
+                                             vault_mount):
+    """A cluster whose stored secret store path could widen its nodes' policy (to sys/*, or to every cluster's
+    secrets) is refused before the role writes any policy, aws auth role or client config."""
+    openbao_server.client().secrets.kv.v2.create_or_update_secret(
+        'clusters/other.example.com/secrets/admin', secret={'file': 'b3RoZXI='}, mount_point=vault_mount)
+    path = HOSTILE_PATHS[hostile].replace('%s', cluster.name)
+    base = 'vault://127.0.0.1:%d/%s/' % (vault_aws_front.port, vault_mount)
+    run = run_playbook('playbooks/vault_iam_roles.yml', role_vars(
+        vault_aws_front, vault_mount, cluster, vault_iam_roles_secret_store=base + path + '?tls=false',
+        vault_iam_roles_key_store=base + 'clusters/%s/keys?tls=false' % cluster.name),
+        env=clean_vault_environment(VAULT_TOKEN=openbao_server.root_token))
+    setup = VaultSetup(vault_aws_front)
+    written = setup.of(cluster)
+    reach = nodes_token_reach(openbao_server, cluster, vault_mount) if 'kops-nodes-' + cluster.name in written[0] else []
+    assert written == (set(), set()) and reach == [], 'the role wrote %s; a nodes token could %s' % (written, reach)
+    assert 'aws/' not in setup.client.sys.list_auth_methods()['data']
+    output = ' '.join(run.output.split())
+    assert run.rc != 0 and 'is not a path the policy can grant' in output, run

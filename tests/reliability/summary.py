@@ -48,11 +48,15 @@ NOTES = (
     'Fault injection is deterministic (0, 1 or 2 failed attempts per request, chosen by a hash of the request). '
     'With 2 failed attempts on a third of the requests, botocore\'s retry quota (a client-wide token bucket) ran out '
     'and a second sync of 60 entries failed: retries are bounded by that quota as well as by the 5 attempts.',
-    'Lock faults (tests/reliability/test_lock_faults.py) run each run as a process with 6 s locks (60 s in use): a '
-    'skewed clock is the process\'s time.time, ten minutes off (OSS accepts requests signed up to 15 minutes off); a '
-    'frozen holder is stopped with SIGSTOP, renewal thread and all, and resumed with SIGCONT after the takeover; a '
-    'crashed one is killed (-9). Every run increments one counter entry inside the lock: a lost increment would be '
-    'two holders at once.',
+    'Lock safety (tests/reliability/test_lock_faults.py): every run is a process of its own with 12 s locks (60 s in '
+    'use) that reads a counter, works and writes it plus one, confirming its lock right before the write on Swift and '
+    'OSS, expecting the version it read on S3 and GCS. Lost updates are increments the store accepted minus the final '
+    'counter; late writes are writes made after another run took the lock; a live lock taken over is one taken less '
+    'than its ttl after its holder last renewed it. Starvation runs as many busy processes as there are cores; a '
+    'paused holder is stopped with SIGSTOP, renewal thread and all, and resumed after the other run wrote; a skewed '
+    'clock is the process\'s time.time, ten minutes off (OSS accepts requests signed up to 15 minutes off); a crashed '
+    'holder is killed (-9). The lost update between the check and the write is the window a lease cannot close '
+    'without conditional writes: use a backend with compare-and-swap for concurrent writers.',
     'Listing faults (tests/reliability/test_listing_faults.py): the tests run as root, which lists any folder, so the '
     'sync with an unreadable source folder runs as the user nobody in a forked child; the sync over links to '
     '/dev/zero and a FIFO runs in a child bounded in time and memory (before the fix it never finished).',

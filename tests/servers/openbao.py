@@ -7,6 +7,8 @@ Fixtures:
 - ``vault_mount``: a fresh KV v2 mount for one test (its name), removed afterwards.
 - ``vault_environment``: an environment dict for modules and lookups: VAULT_TOKEN is the root token and no
   AWS, Vault or kOps setting of the machine leaks in.
+
+``use_vault_environment(monkeypatch, **environment)`` does the same for code run in the test process.
 """
 
 import os
@@ -30,6 +32,19 @@ def clean_vault_environment(**extra):
     )
     environment.update(extra)
     return environment
+
+
+def use_vault_environment(monkeypatch, **environment):
+    """This process's environment (for code under test run in it) without any AWS or Vault setting of the machine,
+    AWS's shared files and instance metadata shut off, plus ``environment``."""
+    for name in list(os.environ):
+        if name.startswith(('AWS_', 'VAULT_')):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv('AWS_CONFIG_FILE', os.devnull)
+    monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', os.devnull)
+    monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
 
 
 class OpenBaoServer(object):

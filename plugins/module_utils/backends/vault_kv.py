@@ -20,15 +20,22 @@ import re
 import time
 from contextlib import contextmanager
 
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported, kept for the compile sanity test
+    from urlparse import urlsplit  # type: ignore
+
 from ansible_collections.kops.state_store.plugins.module_utils.backends.sdk import require_minimum_versions
 from ansible_collections.kops.state_store.plugins.module_utils.backends.transport import warn_if_plaintext
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AccessDenied,
     AlreadyExists,
     BackendFailure,
+    BadLocation,
     MissingLibrary,
     NotFound,
     PreconditionFailed,
+    shown,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry
 
@@ -151,6 +158,59 @@ def vault_address(location):
     scheme = 'https' if location.tls else 'http'
     host = location.bucket if location.port is None else '%s:%d' % (location.bucket, location.port)
     return '%s://%s' % (scheme, host)
+
+
+# -- which Vaults a location read from a store may name -----------------------------------------------
+
+_DEFAULT_PORTS = {'https': 443, 'http': 80}
+
+
+def _server(scheme, host, port):
+    """A Vault server as a connection reaches it: (scheme, lower-case host, port with the default filled in)."""
+    return scheme, host.lower(), port if port is not None else _DEFAULT_PORTS[scheme]
+
+
+def location_server(location):
+    """The server a vault:// Location connects to."""
+    return _server('https' if location.tls else 'http', location.bucket, location.port)
+
+
+def address_server(address, named_by):
+    """The server of a Vault address the operator gave (``http[s]://host[:port]``, as VAULT_ADDR), named by
+    ``named_by`` (the option or variable) in the error when it is no such address."""
+    try:
+        parts = urlsplit(address.strip())
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        raise BadLocation('%s holds %r, which is not a Vault address (https://host[:port] or http://host[:port])'
+                          % (named_by, address))
+    return _server(parts.scheme.lower(), parts.hostname, port)
+
+
+def server_text(server):
+    """A server for a message (its host may come from a store: shown safely)."""
+    return shown('%s://%s:%d' % server)
+
+
+def check_named_vault(location, vault_addresses, what):
+    """Refuse ``location``, a vault:// Location read from a store (``what`` says which: "the key store of cluster
+    c1 (spec.keyStore)"), unless its server is one the operator named: an entry of ``vault_addresses`` (the task's
+    option) or VAULT_ADDR. The store's text is data from whoever can write the store; a Vault it alone names would
+    get the token or the AWS IAM login, so it is refused before any connection. Scheme, host and port must all
+    match: an https Vault named by the operator does not admit a plain-HTTP one at the same host."""
+    named = [(address, 'vault_addresses') for address in vault_addresses or []]
+    if os.environ.get('VAULT_ADDR'):
+        named.append((os.environ['VAULT_ADDR'], 'VAULT_ADDR'))
+    server = location_server(location)
+    if any(address_server(address, named_by) == server for address, named_by in named):
+        return
+    raise BadLocation(
+        '%s is on the Vault at %s, which only the stored cluster config names, not the task; nothing was sent '
+        'there. Vault tokens and AWS IAM logins go only to a Vault the task names: if %s is yours, add it to '
+        'vault_addresses or set VAULT_ADDR to it (named now: %s)'
+        % (what, server_text(server), server_text(server), ', '.join(shown(given) for given, _by in named) or 'none'))
 
 
 def _is_deleted(version_metadata):
@@ -357,6 +417,8 @@ class VaultBackend(Backend):
 
 SCHEMES = ('vault',)
 BACKEND = VaultBackend
+#: the option of the modules that open the stores a cluster's config names (kops.state_store.store.VAULT_ADDRESSES)
+VAULT_ADDRESSES_OPTION = dict(vault_addresses=dict(type='list', elements='str', no_log=False))
 OPTIONS = dict(
     vault_token=dict(type='str', no_log=True),
     vault_aws_iam_role=dict(type='str', no_log=False),

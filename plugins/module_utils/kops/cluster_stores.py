@@ -35,7 +35,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.kops.documents im
     check_name,
     load_documents,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
+from ansible_collections.kops.state_store.plugins.module_utils.registry import open_stored_location
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
 
 KEYSET_API_VERSIONS = ('kops.k8s.io/v1alpha2', 'kops.k8s.io/v1alpha3')  # kOps reads both, writes v1alpha2
@@ -81,10 +81,13 @@ def _below(location, folder):
     return '%s/%s' % (location.rstrip('/'), folder)
 
 
-def open_cluster_stores(state_backend, name, settings=None):
+def open_cluster_stores(state_backend, name, settings=None, vault_addresses=None):
     """The stores of cluster ``name`` of the state store ``state_backend``, as its config names them: spec.keyStore
     and spec.secretStore, else ``<configBase>/pki`` and ``<configBase>/secrets`` (configBase itself defaults to
-    ``<state store>/<name>``). ``settings`` are the backend options the stores are opened with."""
+    ``<state store>/<name>``). ``settings`` are the backend options the stores are opened with. The locations are
+    read from the store, so a Vault among them must be one the task names (``vault_addresses`` or VAULT_ADDR), and
+    a local path must lie inside a local state store (registry.open_stored_location); anything else is refused
+    before a request is made."""
     check_name(name, 'cluster name')
     cluster = read_config(state_backend, name)[0]
     if cluster is None:
@@ -92,9 +95,15 @@ def open_cluster_stores(state_backend, name, settings=None):
                               'secret store)' % (name, state_backend.render(config_path(name))))
     spec = cluster.get('spec') or {}
     config_base = str(spec.get('configBase') or state_backend.render(name))
-    key_store = str(spec.get('keyStore') or _below(config_base, 'pki'))
-    secret_store = str(spec.get('secretStore') or _below(config_base, 'secrets'))
-    return ClusterStores(name, open_store(key_store, settings), open_store(secret_store, settings))
+    locations = dict(
+        key_store=('keyStore', str(spec.get('keyStore') or _below(config_base, 'pki'))),
+        secret_store=('secretStore', str(spec.get('secretStore') or _below(config_base, 'secrets'))))
+    stores = {}
+    for store, (field, location) in sorted(locations.items()):
+        what = 'the %s of cluster %s (spec.%s%s)' % (store.replace('_', ' '), name, field,
+                                                     '' if spec.get(field) else ', from spec.configBase')
+        stores[store] = open_stored_location(location, settings, state_backend, vault_addresses, what)
+    return ClusterStores(name, **stores)
 
 
 # -- keysets ----------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster_stor
     remove_ssh_public_keys,
     set_ssh_public_key,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation
 from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import ClusterError
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 from support.kops_material import (
@@ -73,11 +74,28 @@ def test_config_base_defaults_to_the_cluster_folder(tmp_path):
 
 def test_stores_named_by_the_config_elsewhere(tmp_path):
     state = open_store(str(tmp_path / 'state'))
-    keys, secrets = 'file://%s' % (tmp_path / 'keys' / 'c1'), str(tmp_path / 'secrets' / 'c1')
+    keys, secrets = 'memfs://keys-%d/c1' % next(_names), 'file://%s' % (tmp_path / 'state' / 'shared' / 'secrets' / 'c1')
     state.write('c1/config', cluster_config('c1', state.render('c1'), keys, secrets))
     stores = open_cluster_stores(state, 'c1')
-    assert stores.key_store.render() == str(tmp_path / 'keys' / 'c1')
-    assert stores.secret_store.render() == secrets
+    assert stores.key_store.render() == keys
+    assert stores.secret_store.render() == str(tmp_path / 'state' / 'shared' / 'secrets' / 'c1')
+
+
+@pytest.mark.parametrize('state_store', ['local', 'memfs'])
+def test_a_local_path_read_from_a_store_stays_inside_a_local_state_store(state_store, tmp_path):
+    """A config naming a local path outside the local state store (or any local path, on a store that is not local)
+    is refused: the store would choose which files of the host running the task are written or removed."""
+    root = tmp_path / 'state'
+    state = open_store(str(root) if state_store == 'local' else 'memfs://state-%d' % next(_names))
+    (tmp_path / 'etc').mkdir()
+    (root / 'c1').mkdir(parents=True)
+    (root / 'c1' / 'escape').symlink_to(tmp_path / 'etc')  # inside by name, outside in fact
+    for secrets in (str(tmp_path / 'etc'), 'file://%s/../etc' % root, str(root / 'c1' / 'escape')):
+        state.write('c1/config', cluster_config('c1', state.render('c1'), secret_store=secrets))
+        with pytest.raises(BadLocation, match=r"the secret store of cluster c1 \(spec.secretStore\) is the local "
+                                              r"path \S+, outside the state store"):
+            open_cluster_stores(state, 'c1')
+    assert sorted(path.name for path in tmp_path.joinpath('etc').iterdir()) == []
 
 
 def test_missing_or_invalid_cluster_is_refused(state):
