@@ -23,7 +23,7 @@ COLOURS = {'critical': (0xb7, 0x1c, 0x1c), 'high': (0xe6, 0x51, 0x00), 'medium':
            'low': (0x15, 0x65, 0xc0), 'info': (0x78, 0x90, 0x9c), 'ok': (0x2e, 0x7d, 0x32)}
 MARKS = {'critical': '🟥', 'high': '🟧', 'medium': '🟨', 'low': '🟦', 'info': '⬜', 'ok': '🟩'}
 SEVERITIES = ['info', 'low', 'medium', 'high', 'critical']
-STORE_FINDINGS = [('versioning', 'high'), ('default encryption', 'medium')]
+STORE_FINDINGS = (('versioning', 'high'), ('default encryption', 'medium'))
 BADGE_PIXELS = 60  # a badge's background is a few hundred pixels; antialiased text matches a colour in a handful
 
 

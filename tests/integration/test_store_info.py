@@ -9,7 +9,6 @@ import json
 import os
 import threading
 import time
-import urllib.request
 
 import pytest
 
