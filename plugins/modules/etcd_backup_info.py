@@ -13,11 +13,13 @@ short_description: List a kOps cluster's etcd backups, expected etcd cluster spe
 version_added: 0.2.0
 description:
   - Reads what etcd-manager keeps in the state store for the C(main) and C(events) etcd clusters of a kOps cluster,
-    in kOps's default backup store C(<cluster>/backups/etcd/<main|events>/)
-    (the store etcd-manager-ctl's C(-backup-store) names).
+    in kOps's default backup store C(<configBase>/backups/etcd/<main|events>/) (the store etcd-manager-ctl's
+    C(-backup-store) names), with the cluster's C(spec.configBase) (by default C(<state store>/<cluster>)) read
+    from its config. A configBase outside the given state store is refused - the config is data from whoever can
+    write the store, and does not choose where the task's credentials read.
   - The backups, newest first, each with its time, etcd version, member count and size, and whether it is complete
     (both C(etcd.backup.gz) and a readable C(_etcd_backup.meta)); the expected cluster spec
-    (C(control/etcd-cluster-spec)); the pending commands (C(control/*/_command.json)), such as a queued restore.
+    (C(control/etcd-cluster-spec), which C(kops update cluster) writes); the pending commands (C(control/*/_command.json)), such as a queued restore.
   - Reads only metadata. The snapshots (C(etcd.backup.gz)) hold every Kubernetes Secret of the cluster; they are
     listed for their size and never read. Of the meta and control files only the fields etcd-manager defines are
     returned.
@@ -45,7 +47,7 @@ attributes:
 notes:
   - The module runs on the target host and uses that host's environment, C(~/.kops.yaml) and credentials.
   - A cluster whose C(spec.etcdClusters[].backups.backupStore) points somewhere else than kOps's default keeps its
-    backups there; this module reads the default location only.
+    backups there; this module reads the default location (below C(spec.configBase)) only.
   - The collection's C(docs/etcd-recovery.md) describes the whole recovery, including the steps outside the state store.
   - On C(file://) stores, listing a folder hashes its files, as every listing of such a store does; the snapshot
     bytes still never reach the result.
@@ -138,7 +140,7 @@ etcd_clusters:
     cluster_spec:
       description:
         - The expected cluster spec (C(control/etcd-cluster-spec)), C(member_count) and C(etcd_version); a restore copies it.
-        - Null when etcd-manager never set one up (then no restore can be queued).
+        - Null when C(kops update cluster) never wrote one for this configBase (then no restore can be queued).
       type: dict
       returned: always
       sample: {member_count: 3, etcd_version: 3.5.21}

@@ -15,12 +15,18 @@ description:
   - Writes the restore command etcd-manager-ctl's C(restore-backup) writes, for the C(main) and C(events) etcd
     clusters of a kOps cluster at once, or for one of them - C(control/<UTC time>-000000/_command.json) in the
     etcd cluster's backup store, holding the backup's name and the expected cluster spec
-    (C(control/etcd-cluster-spec)) - byte for byte as etcd-manager reads it.
+    (C(control/etcd-cluster-spec)) - in the protojson form etcd-manager reads (etcd-manager-ctl's own output
+    differs at most by the extra space after each colon that some builds of Go's protojson add).
+  - The backup stores are where kOps puts them, C(<configBase>/backups/etcd/<main|events>), with the cluster's
+    C(spec.configBase) (by default C(<state store>/<cluster>)) read from its config. A configBase outside the
+    given state store is refused - the config is data from whoever can write the store, and does not choose
+    where the task's credentials write.
   - Nothing is restored yet - every etcd-manager of the cluster acts on the command when it restarts (restart the
     etcd-manager pods, or roll the control plane); see the collection's C(docs/etcd-recovery.md).
   - Refuses, writing nothing, a backup that does not exist or is incomplete (naming the newest complete ones), an
-    etcd cluster without an expected cluster spec (as etcd-manager-ctl does), and an etcd cluster where a restore of
-    another backup is pending (etcd-manager would run that one first).
+    etcd cluster without an expected cluster spec (which C(kops update cluster) writes; etcd-manager-ctl refuses
+    too), and an etcd cluster where a restore of another backup is pending (etcd-manager would run that one
+    first).
   - A restore of the same backup already pending is not queued again.
   - O(state=absent) removes pending restore commands, as etcd-manager-ctl's C(delete-command) does.
 author:
@@ -66,7 +72,7 @@ notes:
   - With O(etcd_cluster=all) both command files are written, or neither - when the second write fails, the first
     command is removed again.
   - A cluster whose C(spec.etcdClusters[].backups.backupStore) points somewhere else than kOps's default keeps its
-    backups there; this module works on the default location only.
+    backups there; this module works on the default location (below C(spec.configBase)) only.
 seealso:
   - module: kops.state_store.etcd_backup_info
   - name: kOps - backing up and restoring etcd

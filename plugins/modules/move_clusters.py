@@ -25,11 +25,16 @@ description:
     may be using the new copy, so nothing there is overwritten. The C(config) is copied only where the destination has
     none; then C(configBase), and C(keyStore)/C(secretStore) when they lie inside the cluster's folder, are rewritten
     at the destination as M(kops.state_store.cluster) writes (compare-and-swap guarded, validated by O(validate)).
-  - With O(remove_source=true) - the two copies are only compared, nothing is written; the C(config) and the entries
-    C(kops update cluster) rewrites (O(update_rewrites)) may differ. Each cluster whose every other entry is at the
-    destination and equal is removed from the source as M(kops.state_store.cluster) with O(kops.state_store.cluster#module:state=absent)
-    removes it (every version in a versioned bucket); a cluster with missing or different entries stays, named with
-    them, and the task fails.
+    A store counts as inside however the config spells it, as long as kOps reads the same place from it - a
+    C(file://) URL or a bare path for a local store, with or without a trailing C(/).
+  - With O(remove_source=true) - the two copies are only compared, nothing is written. The C(config) is compared by
+    its content - the source's with the rewrite above applied must equal the destination's, kOps's bookkeeping
+    (C(metadata.generation), C(metadata.creationTimestamp)) aside - so an edit made on either side since the copy
+    (C(kops edit cluster) against the old store, say) is never lost. Every other entry must be at the destination
+    and equal, except those C(kops update cluster) rewrites (O(update_rewrites)). Each cluster that passes is removed
+    from the source as M(kops.state_store.cluster) with O(kops.state_store.cluster#module:state=absent) removes it
+    (every version in a versioned bucket); a cluster with missing or different entries stays, named with them (the
+    config with the fields that differ), and the task fails.
   - In check mode nothing is written; the comparison counts what the copy would bring as present.
   - Results hold entry paths and store locations, never entry contents.
 author:
@@ -68,9 +73,11 @@ options:
     description:
       - Entries, relative to a cluster's folder, that C(kops update cluster --yes) rewrites at the destination and that
         may therefore differ from the source's when O(remove_source=true) compares them (globs, C(*) also matches C(/)).
+      - They never cover C(config), which C(kops update cluster) does not write - it is always compared.
     type: list
     elements: str
-    default: [cluster-completed.spec, cluster.spec, kops-version.txt, igconfig/*, addons/*, manifests/*]
+    default: [cluster-completed.spec, cluster.spec, kops-version.txt, igconfig/*, addons/*, manifests/*,
+              backups/etcd/*/control/etcd-cluster-spec]
   parallel:
     description: How many entries are copied, and clusters read and rewritten, at once.
     type: int

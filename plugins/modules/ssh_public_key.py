@@ -15,7 +15,8 @@ description:
   - Manages the SSH public keys kOps gives the cluster's instances, as C(kops create sshpublickey) and
     C(kops delete sshpublickey) do - entries C(<keyStore>/ssh/public/admin/<id>) of the cluster's key store
     (C(spec.keyStore), by default C(<configBase>/pki)), where C(<id>) is the MD5 of the key's wire form in hex
-    (kOps's fingerprint without the colons) and the content is the key's line.
+    (kOps's fingerprint without the colons) and the content is O(key) as given, as C(kops create sshpublickey)
+    stores the bytes of the file it is given.
   - O(state=present) adds the key (kOps keeps any other admin key); with O(exclusive=true) every other admin key
     is removed afterwards, so the cluster has exactly this one (on AWS kOps accepts only one).
   - O(state=absent) removes the key given in O(key), or, without O(key), every admin key as
@@ -39,7 +40,10 @@ options:
         before the type allowed), for example from C(lookup('file', '~/.ssh/id_ed25519.pub')).
       - Key types are those the C(cryptography) library reads - C(ssh-rsa), C(ssh-ed25519), C(ecdsa-sha2-nistp256),
         C(ecdsa-sha2-nistp384), C(ecdsa-sha2-nistp521) and the security-key types (AWS takes RSA and ED25519 only).
-      - It is written as one line ending in a newline, as kOps writes a C(.pub) file.
+      - It is written as given (UTF-8), byte for byte - what C(kops create sshpublickey -i) stores for a file
+        holding this text. kOps reads the entry with surrounding blanks removed, so a stored key that differs
+        from O(key) only there (the final newline of a C(.pub) file, which C(lookup('file')) drops) is the
+        same key and is left alone.
       - Required with O(state=present).
     type: str
   state:
@@ -123,7 +127,7 @@ public_keys:
       description: The entry's name.
       type: str
     key:
-      description: The key's line.
+      description: The entry's content as kOps reads it (surrounding blanks removed).
       type: str
     location:
       description: The entry.

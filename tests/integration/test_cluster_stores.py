@@ -20,6 +20,7 @@ from support.kops_material import (
     cluster_config,
     days,
     keyset_yaml,
+    kops_test_ssh_key,
     leaked_private_material,
     secret_entry,
     ssh_public_key,
@@ -251,7 +252,25 @@ def test_ssh_public_key_entry_is_where_kops_puts_it(kops_cluster, run_playbook, 
             assert 'not a valid SSH public key' in results(result_file)['msg']
             assert kops_cluster.keys.names('ssh/public/admin') == [kops_id(rsa)]  # nothing changed
     assert kops_cluster.keys.names('ssh/public/admin') == [kops_id(ed25519)]
-    assert kops_cluster.keys.get('ssh/public/admin/%s' % kops_id(ed25519)) == (ed25519 + '\n').encode()
+    assert kops_cluster.keys.get('ssh/public/admin/%s' % kops_id(ed25519)) == ed25519.encode()  # as given
+
+
+def test_a_key_is_stored_as_kops_stores_the_file_it_is_given(kops_cluster, run_playbook, tmp_path):
+    """kOps's own test key, first as lookup('file') gives it (no final newline), then as its .pub file holds it:
+    stored as given the first time, at the entry kOps's golden terraform output names; the second is the same
+    key to kOps (it reads the entry trimmed), so nothing changes."""
+    data, fingerprint = kops_test_ssh_key()
+    entry = 'ssh/public/admin/' + fingerprint.replace(':', '')
+    result_file = tmp_path / 'result.json'
+    for given, changed in ((data.decode().rstrip('\n'), True), (data.decode(), False)):
+        run = run_playbook('tests/integration/playbooks/cluster_stores_ssh_key.yml',
+                           dict(store=kops_cluster.state_store, cluster=CLUSTER, key=given, result_file=str(result_file)),
+                           env=kops_cluster.env)
+        result = results(result_file)
+        assert run.rc == 0 and result['changed'] is changed, run
+        assert result['fingerprint'] == fingerprint and result['id'] == entry.rsplit('/', 1)[1]
+        assert kops_cluster.keys.names('ssh/public/admin') == [entry.rsplit('/', 1)[1]]
+        assert kops_cluster.keys.get(entry) == data.rstrip(b'\n')
 
 
 def test_secret(kops_cluster, run_playbook, tmp_path):
@@ -281,6 +300,25 @@ def test_secret(kops_cluster, run_playbook, tmp_path):
     for secret in (value, new_value):
         for form in (secret, b64(secret)):
             assert form not in run.output and form not in json.dumps(middle) + json.dumps(final), form
+
+
+def test_secrets_are_read_as_kops_reads_them(kops_cluster, run_playbook, tmp_path):
+    """A secret whose Data is a number fails kOps's read: get-or-create fails too and writes nothing. One whose
+    base64 is wrapped holds the value kOps reads (Go skips the line breaks): given again it is unchanged, and
+    get-or-create keeps it."""
+    kops_cluster.secrets.put('number', b'{"Data":1234}')
+    kops_cluster.secrets.put('wrapped', b'{"Data":"YWJj\\nZGVm"}')
+    result_file = tmp_path / 'results.json'
+    run = run_playbook('tests/integration/playbooks/cluster_stores_secret_reads.yml',
+                       dict(store=kops_cluster.state_store, cluster=CLUSTER, result_file=str(result_file)),
+                       env=kops_cluster.env)
+    assert run.rc == 0, run
+    found = results(result_file)
+    assert found['number']['failed'] and 'the Data field of the secret is a number' in found['number']['msg']
+    assert not found['wrapped_same']['changed'] and found['wrapped_same']['exists']
+    assert not found['wrapped_kept']['changed'] and not found['wrapped_kept']['created']
+    assert kops_cluster.secrets.get('number') == b'{"Data":1234}'
+    assert kops_cluster.secrets.get('wrapped') == b'{"Data":"YWJj\\nZGVm"}'
 
 
 # -- the CA expiry audit playbook -------------------------------------------------------------------

@@ -1,28 +1,34 @@
 """etcd_backup_info and etcd_restore through ansible-playbook, on file:// and on the moto server, against backup
 stores laid out as etcd-manager writes them (tests/support/etcd_backups.py); the command files written are compared byte
-for byte with etcd-manager-ctl's form, and playbooks/etcd_restore.yml runs as AWX would run it."""
+for byte with etcd-manager-ctl's form (without the extra space some Go builds add), and playbooks/etcd_restore.yml
+runs as AWX would run it; the backups are found below the cluster's configBase, never outside the store."""
 
 import json
 
 import pytest
 
 from support import etcd_backups as eb
+from support.paths import KOPS_TEST_DATA
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
 MAIN_LATEST = '2026-11-30T11:00:00Z-000003'
 EVENTS_CLOSEST = '2026-11-30T10:59:58Z-000002'
 
 
+def store_on(kind, request, tmp_path, name):
+    """(location, environment, settings) of a new store of ``kind`` (file or s3) for the playbooks."""
+    if kind == 'file':
+        return 'file://%s' % (tmp_path / name), {}, {}
+    environment = request.getfixturevalue('aws_environment')
+    settings = dict(endpoint_url=environment['AWS_ENDPOINT_URL'], access_key='testing', secret_key='testing',
+                    region='us-east-1')
+    return 's3://%s/kops' % request.getfixturevalue('s3_bucket')('etcd-' + name), environment, settings
+
+
 @pytest.fixture(params=['file', 's3'])
 def laid_out(request, tmp_path):
     """(store location, environment, backend) with the etcd-manager layout written."""
-    if request.param == 'file':
-        location, environment, settings = 'file://%s' % (tmp_path / 'store'), {}, {}
-    else:
-        environment = request.getfixturevalue('aws_environment')
-        location = 's3://%s/kops' % request.getfixturevalue('s3_bucket')('etcd')
-        settings = dict(endpoint_url=environment['AWS_ENDPOINT_URL'], access_key='testing', secret_key='testing',
-                        region='us-east-1')
+    location, environment, settings = store_on(request.param, request, tmp_path, 'store')
     backend = open_store(location, settings)
     eb.lay_out(backend)
     return location, environment, backend
@@ -100,6 +106,7 @@ def test_list_restore_and_withdraw(run_playbook, laid_out, tmp_path):
         'the newest complete ones: 2026-11-30T11:14:00Z-000004, %s, 2026-11-30T09:00:01Z-000001' % EVENTS_CLOSEST)
     assert "its _etcd_backup.meta is missing" in results['refused_incomplete']['msg']
     assert results['refused_no_spec']['msg'].startswith('etcd cluster main has no expected cluster spec (')
+    assert 'kops update cluster writes it' in results['refused_no_spec']['msg']
     assert 'etcd-manager-ctl refuses a restore without one' in results['refused_no_spec']['msg']
     assert results['refused_absent_latest']['failed']
     for refused in ('refused_other', 'refused_missing', 'refused_incomplete', 'refused_no_spec', 'refused_absent_latest'):
@@ -146,3 +153,56 @@ def test_the_awx_playbook_checks_first_then_queues(run_playbook, laid_out):
     withdrawn = run_playbook('playbooks/etcd_restore.yml', dict(variables, etcd_restore_state='absent'), env=environment)
     assert withdrawn.rc == 0 and 'Removed 2 pending restore command(s)' in withdrawn.output, withdrawn
     assert command_files(backend) == {}
+
+
+# -- <configBase>/backups/etcd/<etcd cluster> -----------------------------------------------------------------------
+
+def ha_cluster_spec(etcd_cluster):
+    """kops update cluster's control/etcd-cluster-spec for its ha test cluster (the golden file, without the newline
+    kOps's test harness adds)."""
+    with open('%s/ha/aws_s3_object_etcd-cluster-spec-%s_content' % (KOPS_TEST_DATA, etcd_cluster), 'rb') as handle:
+        return handle.read().rstrip(b'\n')
+
+
+def everything(backend):
+    return dict((entry.path, backend.read(entry.path)[0]) for entry in backend.list('', recursive=True))
+
+
+@pytest.mark.parametrize('kind', ['file', 's3'])
+def test_the_backups_below_the_config_base_and_none_outside_the_store(run_playbook, request, tmp_path, kind):
+    """A cluster whose configBase is another folder of the store (written with a trailing '/'): the modules list
+    and queue there, with the expected spec kops update wrote (kOps's ha golden); one whose configBase names
+    another store is refused, and that store is neither read nor written."""
+    location, environment, settings = store_on(kind, request, tmp_path, 'state')
+    backend = open_store(location, settings)
+    base = 'configs/' + eb.CLUSTER
+    eb.lay_out(backend, base=base, config_base=backend.render(base) + '/')
+    for etcd_cluster in ('main', 'events'):
+        backend.write(eb.backup_store(base, etcd_cluster) + '/control/etcd-cluster-spec', ha_cluster_spec(etcd_cluster))
+    result_file = tmp_path / 'results.json'
+    variables = dict(store=location, cluster=eb.CLUSTER, result_file=str(result_file))
+    run = run_playbook('tests/integration/playbooks/etcd_config_base.yml', variables, env=environment)
+    assert run.rc == 0, run
+    results = json.loads(result_file.read_text())
+    main = results['listed']['etcd_clusters']['main']
+    assert main['location'] == backend.render(base + '/backups/etcd/main') and len(main['backups']) == 4
+    assert main['cluster_spec'] == dict(member_count=3, etcd_version='3.5.31')
+    queued = results['queued']
+    assert queued['changed'] and [restore['backup'] for restore in queued['restores']] == [MAIN_LATEST, EVENTS_CLOSEST]
+    assert all(restore['command'].startswith(base + '/backups/etcd/') for restore in queued['restores'])
+    written = backend.read(queued['restores'][0]['command'])[0]
+    assert json.loads(written)['restoreBackup']['clusterSpec'] == dict(memberCount=3, etcdVersion='3.5.31')
+    assert not [path for path in everything(backend) if path.startswith(eb.CLUSTER + '/backups/')]
+
+    other_location, _environment, _settings = store_on(kind, request, tmp_path, 'other')
+    other = open_store(other_location, settings)
+    eb.lay_out(other)
+    before = everything(other)
+    backend.write(eb.CLUSTER + '/config', eb.cluster_config(eb.CLUSTER, other.render(eb.CLUSTER)))
+    run = run_playbook('tests/integration/playbooks/etcd_config_base.yml', variables, env=environment)
+    assert run.rc == 0, run
+    results = json.loads(result_file.read_text())
+    for task in ('listed', 'queued'):
+        assert results[task]['failed'] and 'lies outside the state store %s' % backend.render() in results[task]['msg']
+        assert not results[task].get('changed')
+    assert everything(other) == before

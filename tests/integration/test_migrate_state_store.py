@@ -2,6 +2,7 @@
 and between two moto servers with authentication on (two services, each side with its own keys).
 The review workflow (playbooks/review_state_changes.yml) is tested in test_review_playbook.py."""
 
+import os
 import re
 import subprocess
 import sys
@@ -9,8 +10,13 @@ import sys
 import pytest
 import yaml
 
+from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster_stores import (
+    open_cluster_stores,
+    read_keysets,
+)
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 from servers.moto import clean_aws_environment
+from support.paths import KOPS_TEST_DATA
 
 PLAYBOOK = 'playbooks/migrate_state_store.yml'
 CLUSTER = 'a.k8s.local'
@@ -159,11 +165,13 @@ def kops(tmp_path):
     return Kops()
 
 
-def seed(store, name, key_store=None):
+def seed(store, name, key_store=None, secret_store=None):
     """A cluster as kOps leaves it: config (configBase = the store's folder), a group, keys and secrets."""
     spec = dict(configBase=store.render(name), kubernetesVersion='1.30.2', cloudProvider='aws')
     if key_store:
         spec['keyStore'] = key_store
+    if secret_store:
+        spec['secretStore'] = secret_store
     config = dict(apiVersion='kops.k8s.io/v1alpha2', kind='Cluster', metadata=dict(name=name), spec=spec)
     store.write(name + '/config', yaml.safe_dump(config).encode())
     store.write(name + '/instancegroup/nodes', yaml.safe_dump(dict(
@@ -502,3 +510,83 @@ def test_move_between_two_accounts_each_side_by_its_options(run_playbook, two_s3
 
     again = run_playbook(PLAYBOOK, dict(variables, clusters=[CLUSTER]), env=clean_aws_environment())
     assert again.rc == 0 and 'changed=0' in again.output, again
+
+
+# -- the config compared before removal; key and secret stores however spelled -----------------------------------
+with open(os.path.join(KOPS_TEST_DATA, 'vfs_castore', 'kubernetes-ca.keyset.yaml'), 'rb') as _handle:
+    KOPS_KEYSET = _handle.read()  # kOps's golden keyset (upup/pkg/fi/vfs_castore_test.go)
+KOPS_KEY_ID = '237054359138908419352140518924933177492'
+
+
+def edit(store, name, **spec):
+    """kops edit cluster on ``store``: the spec changed, metadata.generation counted up."""
+    config = yaml.safe_load(store.read(name + '/config')[0])
+    config['spec'].update(spec)
+    config['metadata']['generation'] = int(config['metadata'].get('generation') or 0) + 1
+    store.write(name + '/config', yaml.safe_dump(config).encode())
+
+
+def keyset_ids(store, name, environment):
+    """The keys of kubernetes-ca as kOps finds them through the cluster's config (its keyStore), on the moto server."""
+    settings = dict(endpoint_url=environment['AWS_ENDPOINT_URL'], access_key='testing', secret_key='testing',
+                    region='us-east-1')
+    keysets = read_keysets(open_cluster_stores(store, name, settings).key_store)
+    return [key['id'] for keyset in keysets if keyset['name'] == 'kubernetes-ca' for key in keyset['certificates']]
+
+
+def test_an_edit_of_the_source_config_between_copy_and_removal_keeps_the_source(
+        run_playbook, aws_environment, s3_bucket, stores):
+    """Copied (its keyStore in its folder, holding kOps's golden keyset), then kops edit cluster against the old
+    store: the removal refuses, naming the cluster and the field, and removes nothing, in check mode and not; once
+    the destination has the same edit, the source goes and the moved keyStore holds the keyset."""
+    old, new = 's3://%s' % s3_bucket('old'), 's3://%s' % s3_bucket('new')
+    seed(stores(old), CLUSTER, key_store='%s/%s/pki' % (old, CLUSTER))
+    stores(old).write(CLUSTER + '/pki/private/kubernetes-ca/keyset.yaml', KOPS_KEYSET)
+    copied = run_playbook(PLAYBOOK, dict(source=old, destination=new), env=aws_environment)
+    assert copied.rc == 0, copied
+    assert spec_of(stores(new), CLUSTER)['keyStore'] == '%s/%s/pki' % (new, CLUSTER)
+    edit(stores(old), CLUSTER, kubernetesVersion='1.30.9')
+    in_source, at_destination = tree(stores(old)), tree(stores(new))
+    variables = dict(source=old, destination=new, update_done=True, delete_source=True)
+
+    for args in (['--check'], []):
+        refused = run_playbook(PLAYBOOK, variables, args=args, env=aws_environment)
+        assert refused.rc != 0 and '%s: entries of %s/%s missing or different' % (CLUSTER, old, CLUSTER) in \
+            refused.output, refused
+        assert 'config (spec.kubernetesVersion)' in refused.output
+        assert tree(stores(old)) == in_source and tree(stores(new)) == at_destination
+
+    edit(stores(new), CLUSTER, kubernetesVersion='1.30.9')
+    done = run_playbook(PLAYBOOK, variables, env=aws_environment)
+    assert done.rc == 0, done
+    assert tree(stores(old)) == {}
+    assert spec_of(stores(new), CLUSTER)['kubernetesVersion'] == '1.30.9'
+    assert keyset_ids(stores(new), CLUSTER, aws_environment) == [KOPS_KEY_ID]
+
+
+@pytest.mark.parametrize('kind', ['file', 's3'])
+def test_key_and_secret_stores_move_however_the_config_spells_them(
+        run_playbook, aws_environment, s3_bucket, stores, tmp_path, kind):
+    """A store whose config names the key and secret stores in its cluster's folder in forms kOps reads as that
+    folder - a file:// URL and a bare path with a trailing '/' for a local store, URLs with a trailing '/' on S3:
+    moved to S3 and the source removed, the config names the new store's folders, the golden keyset is read
+    through it, and nothing points at the removed store."""
+    if kind == 'file':
+        source = str(tmp_path / 'local-store')
+        folder = os.path.join(source, 'c.k8s.local')
+        key_store, secret_store = 'file://%s/pki' % folder, folder + '/secrets/'
+    else:
+        source = 's3://%s' % s3_bucket('old')
+        key_store, secret_store = source + '/c.k8s.local/pki/', source + '/c.k8s.local/secrets/'
+    seed(stores(source), 'c.k8s.local', key_store=key_store, secret_store=secret_store)
+    stores(source).write('c.k8s.local/pki/private/kubernetes-ca/keyset.yaml', KOPS_KEYSET)
+    new = 's3://%s' % s3_bucket('new')
+    moved = run_playbook(PLAYBOOK, dict(source=source, destination=new, clusters=['c.k8s.local'], update_done=True,
+                                        delete_source=True), env=aws_environment)
+    assert moved.rc == 0, moved
+    assert tree(stores(source)) == {}
+    spec = spec_of(stores(new), 'c.k8s.local')
+    assert (spec['configBase'], spec['keyStore'], spec['secretStore']) == (
+        new + '/c.k8s.local', new + '/c.k8s.local/pki', new + '/c.k8s.local/secrets')
+    assert keyset_ids(stores(new), 'c.k8s.local', aws_environment) == [KOPS_KEY_ID]
+    assert source not in stores(new).read('c.k8s.local/config')[0].decode()

@@ -256,3 +256,38 @@ def test_push_to_a_bare_remote(run_playbook, environment, tmp_path, secret):
     variables['remote'] = str(tmp_path / 'no-such-remote.git')
     missing = run(run_playbook, environment, **variables)
     assert missing.rc != 0 and 'git push failed' in missing.output, missing
+
+
+def test_a_link_committed_into_the_repository_is_never_followed(
+        run_playbook, environment, s3_bucket, stores, tmp_path, secret):
+    """A collaborator of the shared repository commits symbolic links where the snapshot of an S3 store writes: one
+    for a file, to a file outside, and one for a folder, to a folder outside. The next snapshot writes real files
+    there, leaves the outside untouched, and commits what it reports."""
+    store = 's3://%s' % s3_bucket('history')
+    seed(stores(store), secret)
+    repository = tmp_path / 'history'
+    variables = dict(state_store=store, repository=str(repository))
+    assert run(run_playbook, environment, **variables).rc == 0
+    outside = tmp_path / 'outside'
+    (outside / 'instancegroup').mkdir(parents=True)
+    (outside / 'kops-version.txt').write_bytes(b'not yours\n')
+    (outside / 'instancegroup' / 'nodes').write_bytes(b'not yours either\n')
+    folder = repository / 's3' / store[len('s3://'):] / CLUSTER
+    (folder / 'kops-version.txt').unlink()
+    (folder / 'kops-version.txt').symlink_to(outside / 'kops-version.txt')
+    subprocess.run(['rm', '-r', str(folder / 'instancegroup')], check=True)
+    (folder / 'instancegroup').symlink_to(outside / 'instancegroup')
+    git(repository, '-c', 'user.name=Collaborator', '-c', 'user.email=c@example.com', 'commit', '-q', '-a', '-m', 'links')
+    linked = git(repository, 'rev-parse', 'HEAD').strip()
+    stores(store).write(CLUSTER + '/kops-version.txt', b'1.31.0')
+
+    snapshot = run(run_playbook, environment, **variables)
+    assert snapshot.rc == 0 and 'changed=1' in snapshot.output, snapshot
+    assert (outside / 'kops-version.txt').read_bytes() == b'not yours\n'
+    assert sorted(os.listdir(str(outside / 'instancegroup'))) == ['nodes']
+    assert (outside / 'instancegroup' / 'nodes').read_bytes() == b'not yours either\n'
+    assert not (folder / 'kops-version.txt').is_symlink() and not (folder / 'instancegroup').is_symlink()
+    assert (folder / 'kops-version.txt').read_bytes() == b'1.31.0'
+    assert (folder / 'instancegroup' / 'nodes').read_bytes() == stores(store).read(CLUSTER + '/instancegroup/nodes')[0]
+    assert git(repository, 'rev-parse', 'HEAD^').strip() == linked
+    assert git(repository, 'status', '--porcelain') == b''

@@ -152,11 +152,15 @@ class Runs(object):
 
     def wait_for(self, role, what, timeout=240):
         """The value of the first ``what`` that ``role`` reported; fails at once when the run failed instead."""
+        return self.wait_for_first(role, (what,), timeout)[1]
+
+    def wait_for_first(self, role, whats, timeout=240):
+        """(what, value) of the first of ``whats`` that ``role`` reported; fails at once when the run failed."""
         deadline = time.monotonic() + timeout
         while True:
             for reported, value in self.reported[role]:
-                if reported == what:
-                    return value
+                if reported in whats:
+                    return reported, value
             reported, value = self.events[role].get(timeout=max(0.1, deadline - time.monotonic()))
             self.reported[role].append((reported, value))
             if reported == 'failed':
@@ -294,12 +298,21 @@ def test_starved_runs(runs, busy_cores):
                 figures)
 
 
+PAUSE_ATTEMPTS = 3
+
+
 def _pause_holder(runs, point):
     """The holder stops (SIGSTOP, renewal thread and all) at ``point`` until another run has written; (seconds the
     other run waited, the holder's refusal or None)."""
-    resume = runs.context.Event()
-    holder = runs.start('holder', pause=point, resume=resume)
-    runs.wait_for('holder', 'paused')
+    for attempt in range(PAUSE_ATTEMPTS):
+        role, resume = 'holder-%d' % attempt, runs.context.Event()
+        holder = runs.start(role, pause=point, resume=resume)
+        if runs.wait_for_first(role, ('paused', 'done'))[0] == 'paused':
+            break
+        # refused before the fault could be injected (its lock not renewed in time on a busy machine): it wrote
+        # nothing, and the next attempt takes the lock afresh
+    else:
+        pytest.fail('no holder reached %s in %d attempts: %s' % (point, PAUSE_ATTEMPTS, dict(runs.reported)))
     os.kill(holder.pid, signal.SIGSTOP)
     stopped = time.monotonic()
     try:
@@ -309,8 +322,8 @@ def _pause_holder(runs, point):
     finally:
         os.kill(holder.pid, signal.SIGCONT)
         resume.set()
-    runs.wait_for('holder', 'done')
-    refusals = [value for what, value in runs.reported['holder'] if what == 'refused']
+    runs.wait_for(role, 'done')
+    refusals = [value for what, value in runs.reported[role] if what == 'refused']
     return waited, refusals[0] if refusals else None
 
 

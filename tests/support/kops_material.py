@@ -6,12 +6,16 @@ secret store writes them, and clusters whose key and secret stores are where a t
 import base64
 import datetime
 import json
+import os
+import re
 import secrets
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
+
+from support.paths import KOPS_TEST_DATA
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime.now(UTC).replace(microsecond=0)
@@ -149,6 +153,17 @@ def ssh_public_key(kind, comment='admin@example.com'):
         key = ec.generate_private_key(ec.SECP256R1())
     line = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     return '%s %s' % (line.decode('ascii'), comment)
+
+
+def kops_test_ssh_key():
+    """kOps's own test key: the bytes of tests/integration/update_cluster/minimal-aws/id_rsa.pub and the MD5
+    fingerprint kOps's golden kubernetes.tf of that test names its AWS key pair after."""
+    folder = os.path.join(KOPS_TEST_DATA, 'minimal-aws')
+    with open(os.path.join(folder, 'id_rsa.pub'), 'rb') as handle:
+        data = handle.read()
+    with open(os.path.join(folder, 'kubernetes.tf.aws_key_pair')) as handle:
+        fingerprint = re.search(r'key_name += "kubernetes\.minimal-aws\.example\.com-([0-9a-f:]+)"', handle.read()).group(1)
+    return data, fingerprint
 
 
 def secret_entry(value):

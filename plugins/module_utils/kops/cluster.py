@@ -17,6 +17,7 @@ import time
 from ansible_collections.kops.state_store.plugins.module_utils.entries import read_or_none, write_expectation
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AlreadyExists,
+    BadLocation,
     NotFound,
     PreconditionFailed,
     StateStoreError,
@@ -34,6 +35,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.kops.validation i
     cluster_findings,
     summary,
 )
+from ansible_collections.kops.state_store.plugins.module_utils.locations import parse_location
 from ansible_collections.kops.state_store.plugins.module_utils.lock import backoff, write_guard
 from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
 
@@ -165,6 +167,33 @@ def read_cluster(backend, name):
             where = backend.render(entry.path)
             groups[group] = (parse_stored(group_data, 'InstanceGroup', group, where), group_version)
     return StoredCluster(cluster, version, dict(sorted(groups.items())))
+
+
+def config_base(spec, state_backend, name):
+    """The cluster's configBase as kOps resolves it: spec.configBase, else ``<state store>/<name>``."""
+    return str(spec.get('configBase') or state_backend.render(name))
+
+
+def location_below(value, base):
+    """The path of ``value`` below ``base`` (a Location), '' for ``base`` itself, None when it lies elsewhere or
+    is no location. ``value`` is a location as a config may spell it: every form kOps reads the same place from
+    counts (``file:///dir``, ``/dir``, a relative path as seen from here, a trailing ``/``)."""
+    try:
+        location = parse_location(value)
+    except BadLocation:
+        return None
+    (place, key), (base_place, base_key) = _comparable(location), _comparable(base)
+    if place != base_place:
+        return None
+    if key == base_key:
+        return ''
+    prefix = base_key.rstrip('/') + '/' if base_key else ''
+    return key[len(prefix):] if key.startswith(prefix) else None
+
+
+def _comparable(location):
+    key = os.path.abspath(location.key) if location.scheme == 'file' else location.key
+    return (location.scheme, location.bucket, location.port, location.mount, location.tls), key
 
 
 def list_clusters(backend):

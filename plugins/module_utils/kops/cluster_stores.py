@@ -29,7 +29,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     StateStoreError,
     parse_error_message,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import config_path, read_config
+from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import config_base, config_path, read_config
 from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import (
     ClusterError,
     check_name,
@@ -94,10 +94,10 @@ def open_cluster_stores(state_backend, name, settings=None, vault_addresses=None
         raise KopsObjectError('cluster %s does not exist: there is no %s (its config names its key store and '
                               'secret store)' % (name, state_backend.render(config_path(name))))
     spec = cluster.get('spec') or {}
-    config_base = str(spec.get('configBase') or state_backend.render(name))
+    base = config_base(spec, state_backend, name)
     locations = dict(
-        key_store=('keyStore', str(spec.get('keyStore') or _below(config_base, 'pki'))),
-        secret_store=('secretStore', str(spec.get('secretStore') or _below(config_base, 'secrets'))))
+        key_store=('keyStore', str(spec.get('keyStore') or _below(base, 'pki'))),
+        secret_store=('secretStore', str(spec.get('secretStore') or _below(base, 'secrets'))))
     stores = {}
     for store, (field, location) in sorted(locations.items()):
         what = 'the %s of cluster %s (spec.%s%s)' % (store.replace('_', ' '), name, field,
@@ -236,14 +236,20 @@ def read_keysets(key_store, now=None, expires_within=DEFAULT_EXPIRES_WITHIN):
 # -- SSH public keys --------------------------------------------------------------------------------
 
 class SSHPublicKey(object):
-    """One authorized_keys line: ``line`` as given (trimmed), ``key_type``, ``comment`` and ``id``, the name of its
-    entry: the MD5 of the key's wire form in hex (kOps's fingerprint without the colons)."""
+    """A public key as given: ``text``, stored as it is (kOps stores the bytes of the file it is given), with
+    ``key_type``, ``comment`` and ``id``, the name of its entry: the MD5 of the key's wire form as Go's ssh package
+    writes it (kOps's fingerprint without the colons)."""
 
-    def __init__(self, line, key_type, blob, comment):
-        self.line = line
+    def __init__(self, text, key_type, wire, comment):
+        self.text = text
         self.key_type = key_type
         self.comment = comment
-        self.id = hashlib.md5(blob).hexdigest()
+        self.id = hashlib.md5(wire).hexdigest()
+
+    @property
+    def read_back(self):
+        """The key as kOps reads its entry back."""
+        return ssh_key_line(self.text.encode('utf-8'))
 
     @property
     def fingerprint(self):
@@ -256,9 +262,11 @@ class SSHPublicKey(object):
 
 def parse_ssh_public_key(text):
     """The SSHPublicKey of ``text``: one line of an authorized_keys or .pub file (options before the key type are
-    allowed, as kOps allows them); the key is checked with cryptography. Raises KopsObjectError saying what is wrong."""
+    allowed, as kOps allows them); the key is checked with cryptography and against the limits of Go's ssh package,
+    which kOps parses it with. Raises KopsObjectError saying what is wrong."""
     _x509, serialization, unsupported = _cryptography()
-    lines = [line.strip() for line in str(text).splitlines() if line.strip() and not line.strip().startswith('#')]
+    text = str(text)
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith('#')]
     if len(lines) != 1:
         raise KopsObjectError('the SSH public key must be one line ("<type> <base64> [comment]", as in a .pub file); '
                               'got %d key lines' % len(lines))
@@ -279,17 +287,48 @@ def parse_ssh_public_key(text):
             problems.append('its type field says %r but the key data is %r' % (fields[0], inner))
             continue
         try:
-            serialization.load_ssh_public_key(('%s %s' % (fields[0], fields[1])).encode('ascii'))
+            public = serialization.load_ssh_public_key(('%s %s' % (fields[0], fields[1])).encode('ascii'))
         except unsupported:
             problems.append('key type %r is not supported' % fields[0])
             continue
         except ValueError as exc:
             problems.append('the key data is damaged or truncated (%s)' % exc)
             continue
-        return SSHPublicKey(line, fields[0], blob, fields[2].strip() if len(fields) > 2 else '')
+        except NotImplementedError as exc:  # a form cryptography does not read, as Go does not
+            problems.append('the key data is in a form kOps does not read (%s)' % exc)
+            continue
+        refused = _go_refuses(public)
+        if refused:
+            problems.append(refused)
+            continue
+        return SSHPublicKey(text, fields[0], _go_wire_form(serialization, public, fields[0], blob),
+                            fields[2].strip() if len(fields) > 2 else '')
     # the reading that found a key field says more than the one that found none
     problem = problems[1] if problems[0].startswith('it has no base64') else problems[0]
     raise KopsObjectError('not a valid SSH public key: %s' % problem)
+
+
+def _go_refuses(public):
+    """Why Go's ssh package (which kOps parses keys with) refuses a key cryptography read, or None."""
+    from cryptography.hazmat.primitives.asymmetric import rsa  # there: _cryptography() found the package
+
+    if isinstance(public, rsa.RSAPublicKey):
+        numbers = public.public_numbers()
+        if numbers.e.bit_length() > 24 or numbers.e < 3 or numbers.e % 2 == 0:
+            return 'its RSA exponent is not an odd number from 3 to 24 bits'
+        if numbers.n.bit_length() > 16384:
+            return 'its RSA modulus is longer than 16384 bits'
+    return None
+
+
+def _go_wire_form(serialization, public, key_type, blob):
+    """The key's wire form as Go's ssh package writes it again (kOps's fingerprint hashes that): numbers in their
+    shortest form, whatever the given data held; a security-key type (which cryptography reads without its
+    application) as given - it holds no numbers."""
+    if key_type.startswith('sk-'):
+        return blob
+    written = public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return base64.b64decode(written.split()[1])
 
 
 def _wire_key_type(blob):
@@ -304,7 +343,7 @@ def _wire_key_type(blob):
 
 
 def read_ssh_public_keys(key_store):
-    """{entry path: (key line, version)} of every admin SSH public key entry of ``key_store``."""
+    """{entry path: (key as kOps reads it, version)} of every admin SSH public key entry of ``key_store``."""
     found = {}
     for entry in key_store.list(SSH_ADMIN_FOLDER):
         if entry.is_dir:
@@ -315,13 +354,18 @@ def read_ssh_public_keys(key_store):
     return found
 
 
+# what Go's strings.TrimSpace removes (unicode.IsSpace); Python's strip() would take \x1c-\x1f too
+_GO_SPACE = '\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000'
+
+
 def ssh_key_line(data):
-    """The key line of an entry's bytes, as kOps reads it (surrounding blanks removed)."""
-    return data.decode('utf-8', 'replace').strip()
+    """An entry's bytes as kOps reads the key (strings.TrimSpace: surrounding blanks removed)."""
+    return data.decode('utf-8', 'replace').strip(_GO_SPACE)
 
 
 class SSHKeysChange(object):
-    """What a change of the admin SSH keys did: ``before`` and ``after`` map entry paths to key lines."""
+    """What a change of the admin SSH keys did: ``before`` and ``after`` map entry paths to the keys as kOps reads
+    them."""
 
     def __init__(self, before, after):
         self.before = before
@@ -333,15 +377,16 @@ class SSHKeysChange(object):
 
 
 def set_ssh_public_key(key_store, key, exclusive=False, check_mode=False):
-    """Add ``key`` (an SSHPublicKey) as kOps's ``create sshpublickey`` does (its line written to its entry); with
-    ``exclusive``, remove every other admin key afterwards, so the cluster is never left without one."""
+    """Add ``key`` (an SSHPublicKey) as kOps's ``create sshpublickey`` does: its text, as given, written to its
+    entry, unless the entry already reads as the same key; with ``exclusive``, remove every other admin key
+    afterwards, so the cluster is never left without one."""
     stored = read_ssh_public_keys(key_store)
     before = dict((path, line) for path, (line, _version) in stored.items())
     after = dict(before)
-    if before.get(key.path) != key.line:
-        after[key.path] = key.line
+    if before.get(key.path) != key.read_back:
+        after[key.path] = key.read_back
         if not check_mode:
-            key_store.write(key.path, (key.line + '\n').encode('utf-8'),
+            key_store.write(key.path, key.text.encode('utf-8'),
                             expect=write_expectation(key_store, stored.get(key.path, (None, ABSENT))[1]))
     if exclusive:
         for path in sorted(set(before) - {key.path}):
@@ -378,22 +423,96 @@ def encode_secret(value):
 
 
 def decode_secret(data, where):
-    """The value (bytes) of a secret entry, read as kOps reads it (Go matches the Data key case-insensitively).
-    Errors name the entry and the position, never the content."""
+    """The value (bytes) of a secret entry, read as kOps reads it: Go's json.Unmarshal into ``fi.Secret{Data
+    []byte}``. Every key equal to ``Data`` but for case sets the field, the last one winning; a string is
+    base64 (padded, line breaks ignored), an array holds the bytes as numbers, null leaves no value, and
+    anything else fails the whole read - as does a top-level value other than an object or null. Errors name
+    the entry and the position or the problem, never the content."""
     try:
-        document = json.loads(data.decode('utf-8'))
-    except ValueError as exc:  # UnicodeDecodeError included
+        document = json.loads(data.decode('utf-8', 'replace'), object_pairs_hook=_Object, parse_constant=_no_constant,
+                              parse_int=_as_byte)
+    except ValueError as exc:  # JSONDecodeError, and the constants Go does not know
         raise KopsObjectError(parse_error_message(where, 'JSON', exc))
-    if not isinstance(document, dict):
-        raise KopsObjectError('%s is not a kOps secret (a JSON object with a Data field)' % where)
-    keys = sorted((key != 'Data', key) for key in document if key.lower() == 'data')
-    value = document[keys[0][1]] if keys else None
-    if value is None:
+    except RecursionError:
+        raise KopsObjectError('%s is nested too deeply to be read as JSON' % where)
+    if document is None:
         return b''
-    try:
-        return base64.b64decode(str(value), validate=True)
-    except (binascii.Error, ValueError):
-        raise KopsObjectError('%s: the Data field of the secret is not base64' % where)
+    if not isinstance(document, _Object):
+        raise KopsObjectError('%s is not a kOps secret (a JSON object with a Data field)' % where)
+    value, problem = _GoBytes(), None
+    for key, field in document:
+        if key.lower() != 'data':
+            continue
+        try:
+            value.set(field)
+        except ValueError as exc:
+            problem = problem or str(exc)  # Go reports the first, after reading every field
+    if problem:
+        raise KopsObjectError('%s: the Data field of the secret %s' % (where, problem))
+    return value.as_bytes()
+
+
+class _Object(list):
+    """A JSON object as its (key, value) pairs in order: Go sees every repeated key."""
+
+
+# the padded base64 Go's StdEncoding decodes, once its line breaks are left out
+_GO_BASE64 = re.compile(r'(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z')
+
+
+def _no_constant(name):
+    raise ValueError('%s is not JSON' % name)
+
+
+def _as_byte(text):
+    """A JSON integer as far as a byte goes (Go's ParseUint: a sign, even -0, makes it none); -1 for no byte."""
+    return int(text) if len(text) <= 3 and not text.startswith('-') else -1
+
+
+class _GoBytes(object):
+    """A Go []byte field as json.Unmarshal sets it, value after value: a string is decoded into a new array
+    (of base64's decoded length), null drops it, an array's numbers are written over the bytes already there
+    (Go reuses the array, so a null element keeps the byte it had), growing it as Go does."""
+
+    def __init__(self):
+        self.array = bytearray()  # the backing array, its whole capacity
+        self.length = 0
+
+    def set(self, field):
+        """Take the JSON value ``field``; ValueError saying what is wrong with it (the value is then kept)."""
+        if field is None:
+            self.array, self.length = bytearray(), 0
+        elif isinstance(field, str):
+            compact = field.replace('\r', '').replace('\n', '')
+            if not _GO_BASE64.match(compact):
+                raise ValueError('is not base64')
+            decoded = base64.b64decode(compact)
+            self.array = bytearray(decoded) + bytearray(max(0, len(field) // 4 * 3 - len(decoded)))
+            self.length = len(decoded)
+        elif isinstance(field, list) and not isinstance(field, _Object):
+            self._set_items(field)
+        else:
+            kind = 'a boolean' if isinstance(field, bool) else 'a number' if isinstance(field, (int, float)) else 'an object'
+            raise ValueError('is %s, not base64 text' % kind)
+
+    def _set_items(self, items):
+        wrong = False
+        for index, item in enumerate(items):
+            if index >= len(self.array):
+                self.array = self.array[:self.length] + bytearray(max(4, len(self.array) * 3 // 2) - self.length)
+            self.length = max(self.length, index + 1)
+            if isinstance(item, int) and not isinstance(item, bool) and 0 <= item <= 255:
+                self.array[index] = item
+            elif item is not None:
+                wrong = True
+        self.length = min(self.length, len(items))
+        if not items:
+            self.array = bytearray()  # Go makes an empty array anew
+        if wrong:
+            raise ValueError('is an array holding something other than bytes (0 to 255)')
+
+    def as_bytes(self):
+        return bytes(self.array[:self.length])
 
 
 class SecretChange(object):

@@ -4,12 +4,17 @@
 """etcd-manager's backups and commands in a kOps state store: list them, queue or remove a restore.
 
 Facts from kubernetes-sigs/etcd-manager (cmd/etcd-manager-ctl, pkg/backup/vfs.go, pkg/commands/vfs.go,
-pkg/apis/etcd): kOps gives each etcd cluster (``main``, ``events``) the backup store
-``<configBase>/backups/etcd/<etcd cluster>/``. A backup is the folder ``<RFC3339 UTC time>-<6-digit sequence>``
-holding ``etcd.backup.gz`` (the snapshot) and ``_etcd_backup.meta`` (a BackupInfo message). Below ``control/``
-live the expected cluster spec ``etcd-cluster-spec`` (a ClusterSpec), the marker ``etcd-cluster-created`` and the
-command queue ``<RFC3339 UTC time>-000000/_command.json`` (Command messages), which every etcd-manager of the
-cluster reads; it runs the oldest restore command and removes it once done.
+pkg/apis/etcd) and kubernetes/kops (pkg/model/components/etcdmanager): kOps gives each etcd cluster (``main``,
+``events``) the backup store ``<configBase>/backups/etcd/<etcd cluster>/``. A backup is the folder ``<RFC3339 UTC
+time>-<6-digit sequence>`` holding ``etcd.backup.gz`` (the snapshot) and ``_etcd_backup.meta`` (a BackupInfo
+message). Below ``control/`` live the expected cluster spec ``etcd-cluster-spec`` (a ClusterSpec, which ``kops
+update cluster`` writes), the marker ``etcd-cluster-created`` and the command queue ``<RFC3339 UTC
+time>-000000/_command.json`` (Command messages), which every etcd-manager of the cluster reads; it runs the oldest
+restore command and removes it once done.
+
+The configBase comes from the cluster's config, which is data from whoever can write the store: it is followed only
+where it lies inside the state store the task was given, so that it never chooses which bucket, service or local
+folder the task's credentials read and write.
 
 Secrets: backups/ is secret by location (redaction.py), because the snapshots hold every Kubernetes Secret.
 The rule here: ``etcd.backup.gz`` is never read by this code (only listed for its size), and of the other
@@ -34,6 +39,12 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     AlreadyExists,
     StateStoreError,
     parse_error_message,
+)
+from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import (
+    config_base,
+    config_path,
+    location_below,
+    read_config,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import check_name
 
@@ -69,9 +80,27 @@ class EtcdError(StateStoreError):
     """A refused restore or an etcd-manager file that does not parse; nothing has been written."""
 
 
-def backup_store_path(cluster_name, etcd_cluster):
-    """Where kOps puts an etcd cluster's backup store by default, relative to the state store."""
-    return '%s/backups/etcd/%s' % (check_name(cluster_name, 'cluster name'), etcd_cluster)
+def config_base_folder(backend, cluster_name):
+    """The cluster's configBase as a folder of the state store ``backend`` ('' for its root), where kOps keeps the
+    backup stores; refused when the cluster does not exist or its configBase lies outside the state store."""
+    check_name(cluster_name, 'cluster name')
+    cluster = read_config(backend, cluster_name)[0]
+    if cluster is None:
+        raise EtcdError('cluster %s does not exist: there is no %s (its spec.configBase says where etcd-manager '
+                        'keeps its backups)' % (cluster_name, backend.render(config_path(cluster_name))))
+    base = config_base(cluster.get('spec') or {}, backend, cluster_name)
+    folder = location_below(base, backend.location)
+    if folder is None:
+        raise EtcdError('cluster %s keeps its etcd backups below its spec.configBase, %s, which lies outside the state '
+                        'store %s: these modules follow a configBase only inside the store they are given, as the '
+                        'config must not choose where the task\'s credentials read and write. Nothing was read or '
+                        'written' % (cluster_name, base, backend.render()))
+    return folder
+
+
+def backup_store_path(folder, etcd_cluster):
+    """An etcd cluster's backup store, relative to the state store, below the configBase ``folder``."""
+    return '/'.join(part for part in (folder, 'backups/etcd', etcd_cluster) if part)
 
 
 def selected_clusters(selection):
@@ -300,10 +329,10 @@ class BackupStore(object):
     """The backups, expected cluster spec and pending commands of one etcd cluster, from one recursive listing
     and the reads of the control files (meta files are read on demand: ``load_all`` or ``Backup.load``)."""
 
-    def __init__(self, backend, cluster_name, etcd_cluster):
+    def __init__(self, backend, folder, etcd_cluster):
         self.backend = backend
         self.etcd_cluster = etcd_cluster
-        self.path = backup_store_path(cluster_name, etcd_cluster)
+        self.path = backup_store_path(folder, etcd_cluster)
         self.location = backend.render(self.path)
         backups = {}
         command_paths = []
@@ -402,10 +431,12 @@ def _seconds(moment):
 
 
 def read_backup_stores(backend, cluster_name, selection, with_details=True):
-    """{etcd cluster: BackupStore} for the option value main, events or all."""
+    """{etcd cluster: BackupStore} of cluster ``cluster_name`` for the option value main, events or all."""
+    etcd_clusters = selected_clusters(selection)
+    folder = config_base_folder(backend, cluster_name)
     stores = OrderedDict()
-    for etcd_cluster in selected_clusters(selection):
-        store = BackupStore(backend, cluster_name, etcd_cluster)
+    for etcd_cluster in etcd_clusters:
+        store = BackupStore(backend, folder, etcd_cluster)
         stores[etcd_cluster] = store.load_all() if with_details else store
     return stores
 
@@ -510,9 +541,9 @@ def plan_restore(stores, backup_name, now=None):
     for etcd_cluster, store in stores.items():
         backup = chosen[etcd_cluster]
         if store.cluster_spec is None:
-            raise EtcdError('etcd cluster %s has no expected cluster spec (%s/%s/%s is missing): etcd-manager has '
-                            'never run for it in this store, and etcd-manager-ctl refuses a restore without one'
-                            % (etcd_cluster, store.location, CONTROL_FOLDER, CLUSTER_SPEC_FILE))
+            raise EtcdError('etcd cluster %s has no expected cluster spec (%s/%s/%s is missing): kops update cluster '
+                            'writes it, and has not run for this cluster with this configBase; etcd-manager-ctl refuses '
+                            'a restore without one too' % (etcd_cluster, store.location, CONTROL_FOLDER, CLUSTER_SPEC_FILE))
         pending = [command for command in store.commands if command.restore_backup is not None]
         same = [command for command in pending if command.restore_backup == backup.name]
         others = [command for command in pending if command.restore_backup != backup.name]

@@ -20,7 +20,6 @@ __metaclass__ = type
 import contextlib
 import fnmatch
 import json
-import os
 import posixpath
 from concurrent.futures import ThreadPoolExecutor
 
@@ -149,8 +148,9 @@ def object_algorithm(snapshot):
 
 
 def same(entry, snapshot, relative, opener, cluster):
-    """Whether a store entry equals the snapshot's file of the same path (a secret only equals an encrypted file)."""
-    if relative not in snapshot.files or entry.secret != (relative in snapshot.encrypted):
+    """Whether a store entry equals the snapshot's file of the same path (a secret only equals an encrypted file,
+    nothing a symbolic link)."""
+    if relative not in snapshot.files or relative in snapshot.links or entry.secret != (relative in snapshot.encrypted):
         return False
     if not entry.secret:
         return blob_id(entry.data, object_algorithm(snapshot)) == snapshot.files[relative]
@@ -302,17 +302,17 @@ class History(object):
     def _write(self, cluster, files, snapshot):
         """Make the working tree hold the cluster's files (none for a cluster gone from the store); returns the
         pathspecs of the commit."""
-        root = os.path.join(self.git.path, self.folder)
         manifest = posixpath.join(self.folder, manifest_path(cluster))
+        folder = posixpath.join(self.folder, cluster)
         if files is None:
-            mirror(os.path.join(root, cluster), {})
-            remove_file(os.path.join(self.git.path, manifest))
+            mirror(self.git.path, folder, {})
+            remove_file(self.git.path, manifest)
         else:
-            mirror(os.path.join(root, cluster), files[0])
-            write_file(os.path.join(self.git.path, manifest), files[1])
+            mirror(self.git.path, folder, files[0])
+            write_file(self.git.path, manifest, files[1])
         paths = [manifest]
         if (files and files[0]) or snapshot.files:
-            paths.append(posixpath.join(self.folder, cluster))
+            paths.append(folder)
         return paths
 
     # -- drift --------------------------------------------------------------------------------

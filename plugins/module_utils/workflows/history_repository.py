@@ -22,6 +22,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import Bad
 from ansible_collections.kops.state_store.plugins.module_utils.locations import validate_entry_path
 
 MANIFEST_FOLDER = '.kops-history'
+LINK_MODE = b'120000'  # git's mode of a symbolic link
 SECRETS_ENCRYPTED = 'encrypted'
 SECRETS_LEFT_OUT = 'left out'
 
@@ -94,19 +95,23 @@ class Git(object):
         return out.decode('ascii').strip()
 
     def tree(self, commit, folder):
-        """{path relative to ``folder``: blob id} of every file below ``folder`` at ``commit`` (None: none)."""
+        """({path relative to ``folder``: blob id} of every file below ``folder`` at ``commit``, the set of those
+        paths that are symbolic links); None for ``commit``: none."""
         if commit is None:
-            return {}
+            return {}, set()
         _rc, out = self.run('ls-tree', '-r', '-z', commit, '--', folder + '/')
-        files = {}
+        files, links = {}, set()
         for record in out.split(b'\x00'):
             if not record:
                 continue
             meta, _tab, path = record.partition(b'\t')
-            _mode, kind, object_id = meta.split(b' ')
+            mode, kind, object_id = meta.split(b' ')
             if kind == b'blob':
-                files[path.decode('utf-8', 'surrogateescape')[len(folder) + 1:]] = object_id.decode('ascii')
-        return files
+                relative = path.decode('utf-8', 'surrogateescape')[len(folder) + 1:]
+                files[relative] = object_id.decode('ascii')
+                if mode == LINK_MODE:
+                    links.add(relative)
+        return files, links
 
     def blobs(self, object_ids):
         """{blob id: content} of the given blobs, read by one git process."""
@@ -132,7 +137,13 @@ class Git(object):
         return self.run('diff', '--cached', '--quiet', '--', *paths, allowed=(0, 1))[0] == 1
 
     def commit(self, message, paths):
-        self.run('commit', '-q', '-F', '-', '--', *paths, data=message.encode('utf-8'))
+        """Commit what is staged below ``paths``. When nothing else is staged the index is committed as it is:
+        ``git commit -- <paths>`` takes a folder that replaced a committed file or link for a submodule and fails."""
+        staged = self.run('diff', '--cached', '--name-only', '-z')[1].decode('utf-8', 'surrogateescape')
+        others = [path for path in staged.split('\x00') if path and not any(
+            path == prefix or path.startswith(prefix.rstrip('/') + '/') for prefix in paths)]
+        self.run(*(['commit', '-q', '-F', '-'] + (['--'] + list(paths) if others else [])),
+                 data=message.encode('utf-8'))
         return self.head()
 
     def push(self, remote, check_mode):
@@ -171,12 +182,14 @@ def manifest_path(cluster):
 
 
 class Snapshot(object):
-    """One cluster in one commit: ``files`` {entry path relative to the cluster: blob id}, ``encrypted`` (the paths
-    holding Ansible Vault text), ``secrets_included``, ``manifest_id`` (the manifest's blob id); ``exists`` False
-    when the commit has no such snapshot."""
+    """One cluster in one commit: ``files`` {entry path relative to the cluster: blob id}, ``links`` (those that are
+    symbolic links, which no snapshot writes: they equal no entry), ``encrypted`` (the paths holding Ansible Vault
+    text), ``secrets_included``, ``manifest_id`` (the manifest's blob id); ``exists`` False when the commit has no
+    such snapshot."""
 
-    def __init__(self, files=None, manifest=None, manifest_id=None):
+    def __init__(self, files=None, manifest=None, manifest_id=None, links=()):
         self.files = files or {}
+        self.links = set(links)
         self.exists = manifest is not None
         self.manifest_id = manifest_id
         manifest = manifest or {}
@@ -186,7 +199,7 @@ class Snapshot(object):
 
 def read_snapshots(git, commit, folder):
     """{cluster: Snapshot} of every cluster of the store folder ``folder`` at ``commit`` (None: no commit)."""
-    files = git.tree(commit, folder)
+    files, links = git.tree(commit, folder)
     manifests = dict((path[len(MANIFEST_FOLDER) + 1:-len('.json')], object_id) for path, object_id in files.items()
                      if path.startswith(MANIFEST_FOLDER + '/') and path.endswith('.json'))
     contents = git.blobs(manifests.values())
@@ -198,41 +211,92 @@ def read_snapshots(git, commit, folder):
             raise HistoryError('%s/%s at %s is not a manifest this collection wrote' % (folder, manifest_path(cluster), commit))
         prefix = cluster + '/'
         snapshots[cluster] = Snapshot(dict((path[len(prefix):], object_id) for path, object_id in files.items()
-                                           if path.startswith(prefix)), manifest, object_id)
+                                           if path.startswith(prefix)), manifest, object_id,
+                                      (path[len(prefix):] for path in links if path.startswith(prefix)))
     return snapshots
 
 
 # -- the working tree ------------------------------------------------------------------------------
+# Anyone who can push to a shared repository can commit a symbolic link where a file or folder of a snapshot goes.
+# The history never follows one: as git checkout does, it removes a link in the way and writes a real folder or
+# file in its place, so nothing outside the working tree is ever read or written, and git records the change.
 
-def write_file(path, data):
-    """Write ``data`` to ``path`` unless the file holds it already."""
+_NO_FOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+
+
+def _folder(top, parts, make, checked=None):
+    """The folder ``top``/``parts``, never reached through a link: a link in the way is removed (and, with
+    ``make``, so is a file), and a missing folder made; without ``make``, None when there is none. ``top`` is the
+    working tree the task names, taken as it is. ``checked`` holds folders already made real by the caller."""
+    path = top
+    for part in parts:
+        path = os.path.join(path, part)
+        if checked is not None and path in checked:
+            continue
+        if os.path.islink(path) or (make and os.path.lexists(path) and not os.path.isdir(path)):
+            os.unlink(path)
+        if not os.path.isdir(path):
+            if not make:
+                return None
+            os.mkdir(path)
+        if checked is not None:
+            checked.add(path)
+    return path
+
+
+def _holds(path, data):
+    """Whether the file ``path`` (not a link) holds ``data``."""
     try:
-        with open(path, 'rb') as handle:
-            if handle.read() == data:
-                return
-    except (IOError, OSError):
-        pass
-    parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        os.makedirs(parent)
-    with open(path, 'wb') as handle:
-        handle.write(data)
+        descriptor = os.open(path, os.O_RDONLY | _NO_FOLLOW)
+    except OSError:
+        return False
+    with os.fdopen(descriptor, 'rb') as handle:
+        try:
+            return handle.read() == data
+        except OSError:  # a folder
+            return False
 
 
-def remove_file(path):
-    if os.path.lexists(path):
-        os.remove(path)
+def write_file(top, path, data, checked=None):
+    """Make ``path`` (relative to the working tree ``top``, '/'-separated) a file holding ``data``, unless it is
+    one already; a link there, or on the way, is replaced."""
+    parts = path.split('/')
+    try:
+        full = os.path.join(_folder(top, parts[:-1], True, checked), parts[-1])
+        if os.path.islink(full):
+            os.unlink(full)
+        elif _holds(full, data):
+            return
+        descriptor = os.open(full, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NO_FOLLOW, 0o666)
+        with os.fdopen(descriptor, 'wb') as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise HistoryError('cannot write %s in the working tree %s: %s' % (path, top, exc.strerror or exc))
 
 
-def mirror(root, files):
-    """Make the folder ``root`` hold exactly ``files`` ({path relative to it: bytes}), and nothing else."""
-    if os.path.isdir(root):
-        for folder, _folders, names in os.walk(root, topdown=False):
-            for name in names:
-                full = os.path.join(folder, name)
-                if os.path.relpath(full, root).replace(os.sep, '/') not in files:
-                    os.remove(full)
-            if not os.listdir(folder) and (folder != root or not files):
-                os.rmdir(folder)
+def remove_file(top, path):
+    """Remove ``path`` (relative to the working tree ``top``) if it is there; a link on the way is removed instead."""
+    parts = path.split('/')
+    folder = _folder(top, parts[:-1], False)
+    full = os.path.join(folder, parts[-1]) if folder is not None else None
+    if full is not None and (os.path.islink(full) or os.path.isfile(full)):
+        os.unlink(full)
+
+
+def mirror(top, folder, files):
+    """Make ``folder`` (relative to the working tree ``top``) hold exactly ``files`` ({path relative to it: bytes}),
+    as real files and folders, and nothing else; without files it is removed."""
+    parts = folder.split('/')
+    root = _folder(top, parts, bool(files))
+    if root is not None:
+        for current, folders, names in os.walk(root, topdown=False):  # links are listed, never entered
+            for name in folders + names:
+                full = os.path.join(current, name)
+                if os.path.islink(full) or (name in names and
+                                            os.path.relpath(full, root).replace(os.sep, '/') not in files):
+                    os.unlink(full)
+            if not os.listdir(current) and (current != root or not files):
+                os.rmdir(current)
+    checked = set()
     for path, data in files.items():
-        write_file(os.path.join(root, *path.split('/')), data)
+        write_file(top, '%s/%s' % (folder, path), data, checked)

@@ -11,9 +11,10 @@ outside its folder is refused with its own message and left untouched; the other
    a cluster moved by an earlier run only gaining what is missing; the config is copied where the destination
    has none; then every config's ``configBase`` (and the key and secret stores inside the folder) is rewritten
    through the cluster module's compare-and-swap update, validated as that module validates;
-2. ``remove_source``: the two copies compared, nothing written (the entries ``kops update`` rewrites and the
-   config may differ), and each cluster whose other entries are all at the destination and equal removed
-   from the source as ``kops delete cluster`` does.
+2. ``remove_source``: the two copies compared, nothing written - the config by its documents: the source's, with
+   the rewrite of step 1 applied, must equal the destination's (kOps's bookkeeping, metadata.generation and
+   creationTimestamp, aside); every other entry by its bytes, but those ``kops update`` rewrites - and each
+   cluster whose copy is complete removed from the source as ``kops delete cluster`` does.
 
 In check mode both steps decide the same and write nothing; the comparison then counts what the copy would
 bring as present.
@@ -24,7 +25,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fnmatch
-import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -35,17 +35,22 @@ from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster impo
     config_path,
     delete_cluster,
     finding_warnings,
+    location_below,
+    merge,
     read_config,
     update_cluster,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.workflows.sync import Sync, check_not_overlapping
 
 #: what `kops update cluster --yes` writes below a moved cluster's folder: these may differ from the source's
-#: afterwards (globs relative to the cluster's folder; ``*`` also matches ``/``)
+#: afterwards (globs relative to the cluster's folder; ``*`` also matches ``/``). It never writes the config, which
+#: is compared whatever these say.
 UPDATE_REWRITES = ('cluster-completed.spec', 'cluster.spec', 'kops-version.txt', 'igconfig/*', 'addons/*',
-                   'manifests/*')
+                   'manifests/*', 'backups/etcd/*/control/etcd-cluster-spec')
 #: the spec fields naming stores that move with the cluster when they lie inside its folder
 STORE_FIELDS = ('keyStore', 'secretStore')
+#: kOps's bookkeeping in a config's metadata, which the rewrite sets as kops edit would
+BOOKKEEPING = ('generation', 'creationTimestamp')
 #: how many differing entries a refusal names
 NAMED = 5
 #: every copied path is kept (the check-mode comparison needs them all), however many
@@ -59,9 +64,8 @@ class ClusterMove(object):
         self.name = name
         self.old_location = source.render(config_path(name))
         self.new_location = destination.render(config_path(name))
-        # configBase values as kOps renders them (a local store is a plain path)
-        self.old_folder = self.old_location[:-len(CONFIG) - 1]
-        self.new_folder = self.new_location[:-len(CONFIG) - 1]
+        # configBase as kOps renders it (a local store is a plain path)
+        self.new_folder = destination.render(name)
         self.old = self.new = None
         self.old_spec = self.new_spec = {}
         self.moved = False
@@ -77,7 +81,8 @@ class ClusterMove(object):
         self.new_spec = (self.new or {}).get('spec') or {}
         # moved by an earlier run: from then on kops update writes at the destination and people may use it,
         # so no entry there is ever overwritten again
-        self.moved = self.new is not None and self.new_spec.get('configBase') == self.new_folder
+        self.moved = self.new is not None and location_below(
+            self.new_spec.get('configBase'), destination.location.join(self.name)) == ''
         self.result = dict(moved_before=self.moved, exists_in_source=self.old is not None,
                            exists_in_destination=self.new is not None)
         return self
@@ -106,20 +111,23 @@ class ClusterMove(object):
         except BadLocation as exc:
             self.refusal = '%s; nothing was changed' % exc
             return
-        inside = re.compile('^%s(/|$)' % re.escape(self.old_folder))
-        old_root = re.compile('^%s(/|$)' % re.escape(self.old_folder[:-len(self.name) - 1]))
-        stores = dict((field, value) for field, value in self.old_spec.items()
-                      if field in STORE_FIELDS and isinstance(value, str))
+        # every spelling kOps reads the same place from counts: file:// or a bare path, a trailing '/'
+        stores = dict((field, value) for field, value in self.old_spec.items() if field in STORE_FIELDS)
+        inside = dict((field, location_below(value, source.location.join(self.name))) for field, value in stores.items())
         outside = dict((field, value) for field, value in stores.items()
-                       if old_root.match(value) and not inside.match(value))
+                       if inside[field] is None and location_below(value, source.location) is not None)
         if outside:
             self.refusal = ('%s of %s point into %s outside the cluster\'s folder (%s); they would not be moved. '
                             'Nothing was changed' % (' and '.join(sorted(outside)), self.name, source.render(),
                                                      ', '.join(outside[field] for field in sorted(outside))))
             return
-        self.spec = dict((field, self.new_folder + value[len(self.old_folder):])
-                         for field, value in stores.items() if inside.match(value))
+        self.spec = dict((field, '/'.join(part for part in (self.new_folder, rest) if part))
+                         for field, rest in inside.items() if rest is not None)
         self.spec['configBase'] = self.new_folder
+
+    def rewritten_config(self, config):
+        """``config`` (a Cluster document) with the spec fields the move sets, kOps's bookkeeping left out."""
+        return without_bookkeeping(dict(config, spec=merge(config.get('spec') or {}, self.spec)))
 
 
 class ClusterFolders(Sync):
@@ -151,6 +159,7 @@ class Migration(object):
         self.validate = validate
         self.update_rewrites = list(update_rewrites)
         self.copied_paths = set()  # paths (relative to the stores) the copy wrote, or would write
+        self.copy_planned = False  # whether copy() ran (in check mode: what it would have done counts)
         self.warnings = []
         self.copied = self.bytes = 0
         # every cluster of the source: the top-level folders holding a config (one listing, the reads below)
@@ -191,6 +200,7 @@ class Migration(object):
 
     def copy(self):
         """Step 1 for every accepted cluster still in the source."""
+        self.copy_planned = True
         present = self._in_source()
         self._sync([cluster for cluster in present if not cluster.moved])
         self._sync([cluster for cluster in present if cluster.moved], ignore_existing=True)
@@ -226,17 +236,33 @@ class Migration(object):
         report = comparison.run()
         # in check mode nothing was copied: what the copy would bring is not missing
         differing = sorted(set(report.copied_paths) - (self.copied_paths if self.check_mode else set()))
+        configs = dict(self._each(present, self._config_differences))
         kept = {}
         for cluster in present:
             own = [path for path in differing if path.startswith(cluster.name + '/')]
+            fields = configs.get(cluster)
+            if fields:
+                own.insert(0, config_path(cluster.name))
             if own:
                 kept[cluster.name] = own
-                cluster.refusal = self._kept_message(cluster, own)
-        removable = [cluster for cluster in present if cluster.name not in kept]
+                cluster.refusal = self._kept_message(cluster, own, fields)
+        removable = [cluster for cluster in present if cluster.name not in kept and cluster.refusal is None]
         for cluster, plan in self._each(removable, lambda cluster: delete_cluster(self.source, cluster.name,
                                                                                   self.check_mode)):
             cluster.result['source_removed'] = plan.changed
         return kept
+
+    def _config_differences(self, cluster):
+        """The fields (dotted paths) in which the destination's config differs from the source's with the move's
+        rewrite applied, both read now; [] when they agree. In check mode after a copy, the destination's is taken
+        as the copy would leave it."""
+        source = read_config(self.source, cluster.name)[0]
+        destination = read_config(self.destination, cluster.name)[0]
+        if source is None:  # removed meanwhile: nothing left to lose
+            return []
+        if self.check_mode and self.copy_planned:  # the copy would bring the source's where there is none
+            destination = cluster.rewritten_config(destination or source)
+        return differing_fields(cluster.rewritten_config(source), without_bookkeeping(destination))
 
     def _each(self, clusters, work):
         """(cluster, result of work(cluster)) for each cluster, run in parallel; a cluster whose work fails with a
@@ -251,14 +277,20 @@ class Migration(object):
             outcomes = list(pool.map(attempt, clusters))
         return [(cluster, outcome) for cluster, outcome in zip(clusters, outcomes) if outcome is not None]
 
-    def _kept_message(self, cluster, differing):
+    def _kept_message(self, cluster, differing, config_fields):
         named = [path[len(cluster.name) + 1:] for path in differing[:NAMED]]
         if len(differing) > NAMED:
             named.append('and %d more' % (len(differing) - NAMED))
+        if config_fields:
+            named[0] = '%s (%s%s)' % (CONFIG, ', '.join(config_fields[:NAMED]),
+                                      ' and %d more fields' % (len(config_fields) - NAMED)
+                                      if len(config_fields) > NAMED else '')
         return ('entries of %s missing or different at %s: %s. The source was not removed, and the comparison '
                 'wrote nothing: once moved, the role never overwrites an entry of the new store, which may be in '
                 'use. Settle each of them (bring the source\'s version over with kops.state_store.sync, or change '
-                'or remove it in the source) and run again'
+                'or remove it in the source; a config edited on one side only - kops edit cluster - must be edited '
+                'alike on the other: the two may differ in configBase, keyStore and secretStore alone, as the move '
+                'set them) and run again'
                 % (self.source.render(cluster.name), self.destination.render(cluster.name), ', '.join(named)))
 
     def listed_copies(self, limit):
@@ -267,3 +299,26 @@ class Migration(object):
 
     def results(self):
         return dict((cluster.name, dict(cluster.result, refused=cluster.refusal)) for cluster in self.clusters)
+
+
+def without_bookkeeping(config):
+    """A Cluster document (or None) without kOps's bookkeeping in its metadata."""
+    if not isinstance(config, dict):
+        return config
+    metadata = config.get('metadata') if isinstance(config.get('metadata'), dict) else {}
+    return dict(config, metadata=dict((key, value) for key, value in metadata.items() if key not in BOOKKEEPING))
+
+
+def differing_fields(expected, found):
+    """Dotted paths of the fields where the document ``found`` differs from ``expected`` (mappings compared key by
+    key, anything else as a whole); ['(the whole config)'] when ``found`` is missing."""
+    if not isinstance(found, dict):
+        return ['(the whole config)']
+    return sorted(_differences(expected, found, ''))
+
+
+def _differences(expected, found, prefix):
+    if not (isinstance(expected, dict) and isinstance(found, dict)):
+        return [prefix.rstrip('.')] if expected != found else []
+    return [path for key in set(expected) | set(found)
+            for path in _differences(expected.get(key), found.get(key), '%s%s.' % (prefix, key))]

@@ -10,6 +10,7 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster_stores import (
     KopsObjectError,
@@ -35,10 +36,12 @@ from support.kops_material import (
     cluster_config,
     days,
     keyset_yaml,
+    kops_test_ssh_key,
     leaked_private_material,
     secret_entry,
     ssh_public_key,
 )
+from support.paths import GO_SECRET_JSON
 
 _names = itertools.count()
 CLUSTER = 'c1.example.com'
@@ -229,7 +232,8 @@ def test_ssh_key_id_is_the_md5_of_its_wire_form(kind, key_type):
     line = ssh_public_key(kind)
     key = parse_ssh_public_key(line + '\n')
     wire = base64.b64decode(line.split()[1])
-    assert key.key_type == key_type and key.line == line and key.comment == 'admin@example.com'
+    assert key.key_type == key_type and key.text == line + '\n' and key.read_back == line
+    assert key.comment == 'admin@example.com'
     assert key.id == hashlib.md5(wire).hexdigest()
     # cryptography's own fingerprint of the key says the same
     public = serialization.load_ssh_public_key(line.encode())
@@ -243,7 +247,7 @@ def test_ssh_key_with_options_and_without_comment():
     assert parse_ssh_public_key(bare).comment == ''
     with_options = 'from="10.0.0.1,10.0.0.2",command="echo a b" %s' % line
     key = parse_ssh_public_key('# admin key\n' + with_options)
-    assert key.id == parse_ssh_public_key(line).id and key.line == with_options
+    assert key.id == parse_ssh_public_key(line).id and key.read_back == '# admin key\n' + with_options
 
 
 MALFORMED_SSH_KEYS = [
@@ -273,13 +277,13 @@ def key_store(state):
 def test_add_replace_and_remove_ssh_keys(key_store):
     rsa, ed25519 = parse_ssh_public_key(ssh_public_key('rsa')), parse_ssh_public_key(ssh_public_key('ed25519'))
     added = set_ssh_public_key(key_store, rsa)
-    assert added.changed and added.before == {} and added.after == {rsa.path: rsa.line}
-    assert key_store.read(rsa.path)[0] == (rsa.line + '\n').encode()  # the .pub line, as kOps writes the file
+    assert added.changed and added.before == {} and added.after == {rsa.path: rsa.read_back}
+    assert key_store.read(rsa.path)[0] == rsa.text.encode()  # as given, as kOps stores the file's bytes
     assert not set_ssh_public_key(key_store, rsa).changed
     both = set_ssh_public_key(key_store, ed25519)  # kOps adds: the RSA key stays
     assert both.changed and sorted(both.after) == sorted([rsa.path, ed25519.path])
     planned = set_ssh_public_key(key_store, rsa, exclusive=True, check_mode=True)
-    assert planned.changed and planned.after == {rsa.path: rsa.line}
+    assert planned.changed and planned.after == {rsa.path: rsa.read_back}
     assert len(key_store.list('ssh/public/admin')) == 2  # check mode wrote nothing
     only = set_ssh_public_key(key_store, rsa, exclusive=True)
     assert only.changed and [entry.path for entry in key_store.list('ssh/public/admin')] == [rsa.path]
@@ -293,8 +297,60 @@ def test_a_key_kops_wrote_is_the_same_key(key_store):
     key = parse_ssh_public_key(line)
     key_store.write(key.path, ('  %s\r\n' % line).encode())  # kOps reads the entry trimmed
     assert not set_ssh_public_key(key_store, key).changed
+    key_store.write(key.path, ('%s\x1c' % line).encode())  # no space to Go's strings.TrimSpace, unlike Python's strip
+    assert set_ssh_public_key(key_store, key).changed and key_store.read(key.path)[0] == line.encode()
     key_store.write(key.path, (line.rsplit(' ', 1)[0] + ' other-comment\n').encode())
     assert set_ssh_public_key(key_store, key).changed  # same key, other line: written as given
+
+
+def test_a_key_is_stored_as_kops_stores_the_file_it_is_given(state):
+    """kOps's own test key in the forms a .pub file or a lookup gives it: each stored byte for byte, as
+    kops create sshpublickey stores the file, at the entry named by the fingerprint kOps's golden terraform output
+    gives the key; a form that differs only in surrounding blanks is the same key to kOps and to the module."""
+    data, fingerprint = kops_test_ssh_key()
+    line = data.decode().strip()
+    for given in (data.decode(), line, line + '\r\n', '# the test key\n' + line + '\n'):
+        key_store = open_store(state.render('forms-%d' % next(_names)))
+        key = parse_ssh_public_key(given)
+        assert key.fingerprint == fingerprint and key.path == 'ssh/public/admin/' + fingerprint.replace(':', '')
+        assert set_ssh_public_key(key_store, key).changed
+        assert key_store.read(key.path)[0] == given.encode()
+    key_store = open_store(state.render('kops-wrote-%d' % next(_names)))
+    key_store.write('ssh/public/admin/' + fingerprint.replace(':', ''), data)  # kops create sshpublickey -i id_rsa.pub
+    assert not set_ssh_public_key(key_store, parse_ssh_public_key(line)).changed
+    assert key_store.read('ssh/public/admin/' + fingerprint.replace(':', ''))[0] == data
+
+
+def ssh_string(data):
+    return len(data).to_bytes(4, 'big') + data
+
+
+def rsa_key_text(exponent, modulus, zero_padding=b''):
+    """An ssh-rsa key whose numbers are written with ``zero_padding`` before each (not their shortest form)."""
+    def number(value):
+        return ssh_string(zero_padding + value.to_bytes(value.bit_length() // 8 + 1, 'big'))
+    return 'ssh-rsa %s' % b64(ssh_string(b'ssh-rsa') + number(exponent) + number(modulus))
+
+
+def test_ssh_key_id_is_of_the_wire_form_go_writes_again():
+    """Go's ssh package parses the key and hashes its own encoding of it (Marshal), numbers in their shortest
+    form: a key whose data writes them longer is the same key, at the same entry."""
+    modulus = 1 << 2047 | 12345
+    shortest, padded = rsa_key_text(65537, modulus), rsa_key_text(65537, modulus, zero_padding=b'\x00')
+    assert parse_ssh_public_key(padded).id == parse_ssh_public_key(shortest).id
+    assert parse_ssh_public_key(shortest).id == hashlib.md5(base64.b64decode(shortest.split()[1])).hexdigest()
+
+
+@pytest.mark.parametrize('text, reason', [
+    (rsa_key_text(1 << 24 | 1, 1 << 2047 | 1), 'RSA exponent is not an odd number from 3 to 24 bits'),
+    (rsa_key_text(65537, 1 << 16384 | 1), 'RSA modulus is longer than 16384 bits'),
+    ('ecdsa-sha2-nistp256 %s' % b64(ssh_string(b'ecdsa-sha2-nistp256') + ssh_string(b'nistp256') + ssh_string(
+        ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint))), 'in a form kOps does not read'),
+], ids=['exponent', 'modulus', 'compressed point'])
+def test_keys_go_refuses_are_refused(text, reason):
+    with pytest.raises(KopsObjectError, match=reason):
+        parse_ssh_public_key(text)
 
 
 def test_remove_every_admin_key(key_store):
@@ -324,6 +380,28 @@ def test_unreadable_secret_is_named_never_shown(stored, reason):
     with pytest.raises(KopsObjectError, match=reason) as caught:
         decode_secret(stored, 'the entry')
     assert 'hunter2' not in str(caught.value)
+
+
+def kops_reads(case):
+    """(entry bytes, what kOps reads from them: bytes, or None for an error) of a case of the Go fixture."""
+    data = case['input'].encode('utf-8') if 'input' in case else base64.b64decode(case['input_base64'])
+    return data, None if case['kops_reads'] is None else base64.b64decode(case['kops_reads'])
+
+
+def test_secrets_are_read_as_go_reads_them():
+    """Every case of tests/fixtures/go-secret-json, answered by Go's json.Unmarshal into kOps's fi.Secret."""
+    with open(GO_SECRET_JSON) as handle:
+        cases = [kops_reads(case) for case in json.load(handle)]
+    disagreements = []
+    for data, expected in cases:
+        try:
+            read = decode_secret(data, 'x')
+        except KopsObjectError:
+            read = None
+        if read != expected:
+            disagreements.append((data, expected, read))
+    assert disagreements == [] and len(cases) == 461
+    assert sum(1 for _data, expected in cases if expected is None) == 255
 
 
 @pytest.fixture
@@ -358,6 +436,24 @@ def test_create_only_is_get_or_create(secret_store):
     with pytest.raises(KopsObjectError, match='not valid JSON'):
         put_secret(secret_store, 'broken', b'x', create_only=True)
     assert put_secret(secret_store, 'broken', b'x').changed  # replaced, as kops create secret --force does
+
+
+def test_a_secret_kops_could_not_read_is_not_taken_as_existing(secret_store):
+    """{"Data":1234} fails kOps's read (a number is no []byte); get-or-create must fail too, writing nothing."""
+    secret_store.write('number', b'{"Data":1234}')
+    with pytest.raises(KopsObjectError, match='the Data field of the secret is a number, not base64 text'):
+        put_secret(secret_store, 'number', b'x', create_only=True)
+    assert secret_store.read('number')[0] == b'{"Data":1234}'
+
+
+def test_a_secret_with_line_breaks_in_its_base64_is_read(secret_store):
+    """Go's base64 decoding of []byte skips line breaks: kOps reads abcdef, so the value is already there."""
+    secret_store.write('wrapped', b'{"Data":"YWJj\\nZGVm"}')
+    assert decode_secret(secret_store.read('wrapped')[0], 'x') == b'abcdef'
+    assert not put_secret(secret_store, 'wrapped', b'abcdef').changed
+    kept = put_secret(secret_store, 'wrapped', b'other', create_only=True)
+    assert not kept.changed and kept.existed
+    assert secret_store.read('wrapped')[0] == b'{"Data":"YWJj\\nZGVm"}'
 
 
 def test_secret_names_are_one_path_segment(secret_store):

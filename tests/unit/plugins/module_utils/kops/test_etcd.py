@@ -10,6 +10,7 @@ import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 
 from support import etcd_backups as eb
+from support.paths import KOPS_TEST_DATA
 from ansible_collections.kops.state_store.plugins.module_utils.kops import etcd
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 
@@ -53,7 +54,7 @@ SPEC = dict(member_count=3, etcd_version='3.5.21')
 COMMAND = dict(timestamp=1796040000123456789, restore_backup=dict(cluster_spec=SPEC, backup='2026-11-30T11:00:00Z-000003'))
 
 
-def test_a_command_is_written_byte_for_byte_as_go_writes_it():
+def test_a_command_is_written_in_the_form_etcd_manager_reads_and_pins():
     written = etcd.encode_message('Command', COMMAND)
     parsed = json_format.Parse(written, PROTO['Command'](), ignore_unknown_fields=False)
     assert parsed.timestamp == COMMAND['timestamp']
@@ -225,7 +226,8 @@ def test_no_expected_cluster_spec_no_restore(store):
     with pytest.raises(etcd.EtcdError) as refused:
         etcd.plan_restore(stores, 'latest')
     assert str(refused.value).startswith('etcd cluster main has no expected cluster spec (%s/control/etcd-cluster-spec '
-                                         'is missing)' % store.render(eb.NEW_CLUSTER + '/backups/etcd/main'))
+                                         'is missing): kops update cluster writes it'
+                                         % store.render(eb.NEW_CLUSTER + '/backups/etcd/main'))
 
 
 def test_pending_restores_of_the_same_backup_are_kept_of_another_refused(store):
@@ -275,3 +277,72 @@ def test_a_broken_command_file_fails_naming_it(store):
         etcd.read_backup_stores(store, eb.CLUSTER, 'main')
     assert str(refused.value).startswith('control/x/_command.json (main) is not valid JSON at line 1')
     assert 'Secret' not in str(refused.value)
+
+
+# -- where the backups are: <configBase>/backups/etcd/<etcd cluster> ------------------------------------------------
+
+def ha_cluster_spec(etcd_cluster):
+    """The control/etcd-cluster-spec kops update cluster writes for kOps's ha test cluster (its golden file, without
+    the newline kOps's test harness adds)."""
+    with open(os.path.join(KOPS_TEST_DATA, 'ha', 'aws_s3_object_etcd-cluster-spec-%s_content' % etcd_cluster), 'rb') as handle:
+        return handle.read().rstrip(b'\n')
+
+
+def spellings(store, folder):
+    """Every form kOps reads the location of ``folder`` from: as kOps renders it, with a trailing '/', and for a
+    local store as a file:// URL."""
+    rendered = store.render(folder)
+    return [rendered, rendered + '/'] + (['file://' + rendered] if '://' not in rendered else [])
+
+
+@pytest.fixture(params=['file', 'memfs'])
+def empty_store(request, tmp_path):
+    return open_store(str(tmp_path / 'store') if request.param == 'file' else 'memfs://etcd-%d' % next(_names))
+
+
+def test_backups_are_below_the_config_base(empty_store):
+    """kOps keeps the backup stores at <configBase>/backups/etcd/<name>: with the configBase in another folder of
+    the store (however spelled) the modules read and queue there, and nothing at <store>/<cluster>/backups."""
+    store = empty_store
+    base = 'configs/' + eb.CLUSTER
+    for spelling in spellings(store, base):
+        eb.lay_out(store, base=base, config_base=spelling)
+        for etcd_cluster in ('main', 'events'):
+            store.write(eb.backup_store(base, etcd_cluster) + '/control/etcd-cluster-spec', ha_cluster_spec(etcd_cluster))
+        stores = etcd.read_backup_stores(store, eb.CLUSTER, 'all')
+        assert stores['main'].location == store.render(base + '/backups/etcd/main')
+        assert [backup['name'] for backup in stores['main'].as_dict()['backups']][1] == '2026-11-30T11:00:00Z-000003'
+        assert stores['events'].cluster_spec == dict(member_count=3, etcd_version='3.5.31')
+        restores = etcd.plan_restore(stores, 'latest', now=1796040000123456789)
+        etcd.apply_restore(store, restores)
+        written = [entry.path for entry in store.list('', recursive=True) if entry.path.endswith('/_command.json')]
+        assert sorted(written) == sorted(restore.command_path for restore in restores)
+        assert all(path.startswith(base + '/backups/etcd/') for path in written)
+        parsed = json_format.Parse(store.read(written[0])[0], PROTO['Command'](), ignore_unknown_fields=False)
+        assert parsed.restore_backup.cluster_spec.etcd_version == '3.5.31'
+        etcd.remove_commands(store, etcd.pending_restores(etcd.read_backup_stores(store, eb.CLUSTER, 'all')))
+    assert not [entry for entry in store.list(eb.CLUSTER, recursive=True) if '/backups/' in entry.path]
+
+
+def test_a_config_base_outside_the_store_is_not_followed(tmp_path):
+    """A configBase read from the store is data: one in another folder, another store of the same kind, or
+    reached through '..', is refused, naming it, and nothing there is read or written."""
+    store = open_store(str(tmp_path / 'store'))
+    other = open_store(str(tmp_path / 'other'))
+    eb.lay_out(other)
+    before = dict((entry.path, other.read(entry.path)[0]) for entry in other.list('', recursive=True))
+    for config_base in (other.render(eb.CLUSTER), 'file://%s' % other.render(eb.CLUSTER),
+                        store.render(eb.CLUSTER) + '/../../other/' + eb.CLUSTER, 'memfs://etcd/' + eb.CLUSTER,
+                        's3://bucket/' + eb.CLUSTER):
+        store.write(eb.CLUSTER + '/config', eb.cluster_config(eb.CLUSTER, config_base))
+        with pytest.raises(etcd.EtcdError) as refused:
+            etcd.read_backup_stores(store, eb.CLUSTER, 'all')
+        assert str(refused.value).startswith('cluster %s keeps its etcd backups below its spec.configBase, %s, which '
+                                             'lies outside the state store %s' % (eb.CLUSTER, config_base, store.render()))
+    assert dict((entry.path, other.read(entry.path)[0]) for entry in other.list('', recursive=True)) == before
+    assert [entry.path for entry in store.list('', recursive=True)] == [eb.CLUSTER + '/config']
+
+
+def test_a_cluster_without_config_is_refused(store):
+    with pytest.raises(etcd.EtcdError, match='cluster gone.example.com does not exist: there is no .*gone.example.com/config'):
+        etcd.read_backup_stores(store, 'gone.example.com', 'all')

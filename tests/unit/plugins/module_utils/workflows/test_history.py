@@ -401,3 +401,91 @@ def test_restore_of_a_cluster_the_commit_lacks(store, repository):
         history(store, repository).restore(['b.example.com'])
     with pytest.raises(HistoryError, match='not a git repository'):
         history(store, repository + '-missing').restore(['a.example.com'])
+
+
+# -- links committed into the working tree -------------------------------------------------------------------------
+
+def commit_link(repository, path, target):
+    """What a collaborator of a shared repository can do: commit a symbolic link at ``path`` of the working tree."""
+    full = os.path.join(repository, path)
+    if os.path.lexists(full):
+        subprocess.run(['rm', '-rf', full], check=True)
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    os.symlink(target, full)
+    git(repository, 'add', '-A', '--', path)
+    git(repository, 'commit', '-q', '-m', 'a link', '--', path)
+    return git(repository, 'rev-parse', 'HEAD').strip()
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A folder outside the repository, with a file the links point at."""
+    folder = tmp_path / 'outside'
+    folder.mkdir()
+    (folder / 'victim').write_bytes(b'not yours\n')
+    (folder / 'bootstrap-channel.yaml').write_bytes(b'not yours either\n')
+    return folder
+
+
+def outside_files(folder):
+    return working_tree(str(folder))
+
+
+@pytest.mark.parametrize('link, target, entry', [
+    ('kops-version.txt', 'victim', 'kops-version.txt'),  # a file, linked to one outside
+    ('addons', '', 'addons/bootstrap-channel.yaml'),  # a folder, linked to one outside
+    ('kops-version.txt', '1.31.0', 'kops-version.txt'),  # a link whose target reads as the entry's new content
+])
+def test_a_link_in_the_working_tree_is_replaced_never_followed(store, repository, outside, link, target, entry):
+    """A link committed where the snapshot writes (a file, or a folder on its way): the next snapshot writes a real
+    file there, the file outside stays as it was, and the run reports the change it commits."""
+    put_cluster(store, 'a.example.com')
+    history(store, repository).snapshot()
+    folder = '%s/a.example.com' % store_folder(store.location)
+    linked = commit_link(repository, '%s/%s' % (folder, link), str(outside / target) if target != '1.31.0' else target)
+    before = outside_files(outside)
+    store.write('a.example.com/kops-version.txt', b'1.31.0')
+
+    def reported(result):
+        """The entry as the report names it: changed, or (below a linked folder, which goes) added."""
+        report = result['clusters']['a.example.com']
+        return entry in report['changed'] or (entry in report['added'] and report['removed'] == [link])
+
+    plan = history(store, repository).snapshot(check_mode=True)
+    assert plan['changed'] and reported(plan) and outside_files(outside) == before
+    result = history(store, repository).snapshot()
+    assert outside_files(outside) == before
+    assert result['changed'] and result['previous'] == linked != result['commit'] and reported(result)
+    path = os.path.join(repository, folder, entry)
+    assert not os.path.islink(path) and not os.path.islink(os.path.dirname(path))
+    with open(path, 'rb') as handle:
+        assert handle.read() == store.read('a.example.com/' + entry)[0]
+    assert git(repository, 'ls-tree', '-r', 'HEAD', '--', '%s/%s' % (folder, entry)).startswith('100644 blob ')
+    assert git(repository, 'status', '--porcelain') == ''
+    assert not history(store, repository).snapshot()['changed']
+
+
+def test_a_link_where_the_store_has_no_entry_is_removed(store, repository, outside):
+    put_cluster(store, 'a.example.com')
+    history(store, repository).snapshot()
+    folder = '%s/a.example.com' % store_folder(store.location)
+    commit_link(repository, folder + '/extra', str(outside / 'victim'))
+    before = outside_files(outside)
+    result = history(store, repository).snapshot()
+    assert result['changed'] and result['clusters']['a.example.com']['removed'] == ['extra']
+    assert not os.path.lexists(os.path.join(repository, folder, 'extra')) and outside_files(outside) == before
+    assert git(repository, 'status', '--porcelain') == ''
+
+
+def test_a_linked_store_folder_is_replaced(store, repository, outside):
+    """The store's whole folder in the repository committed as a link to a folder outside: the snapshot does not
+    write into it, and the clusters are recorded again below a real folder."""
+    put_cluster(store, 'a.example.com')
+    history(store, repository).snapshot()
+    commit_link(repository, store_folder(store.location), str(outside))
+    before = outside_files(outside)
+    result = history(store, repository).snapshot()
+    assert outside_files(outside) == before
+    assert result['changed'] and 'config' in result['clusters']['a.example.com']['added']
+    assert not os.path.islink(os.path.join(repository, store_folder(store.location)))
+    assert git(repository, 'status', '--porcelain') == ''

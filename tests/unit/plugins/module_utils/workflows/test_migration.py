@@ -190,3 +190,110 @@ def test_a_cluster_that_cannot_be_read_is_refused_alone(stores):
     assert list(migration.refusals) == ['b.example.com']
     assert new.read('b.example.com/config')[0] == b'spec: [not, a, cluster\n'
     assert spec_of(new, 'a.example.com')['configBase'] == new.render('a.example.com')
+
+
+# -- the config is compared too, as the move leaves it ---------------------------------------------------------------
+
+def edit_config(store, name, **spec):
+    """What kops edit cluster does to a config: the spec changed, metadata.generation counted up."""
+    config = yaml.safe_load(store.read(cl.config_path(name))[0])
+    config['spec'].update(spec)
+    config['metadata']['generation'] = int(config['metadata'].get('generation') or 0) + 1
+    store.write(cl.config_path(name), yaml.safe_dump(config).encode('utf-8'))
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_an_edit_of_the_source_config_after_the_copy_keeps_the_source(stores, check_mode):
+    """Copied, then kops edit cluster against the old store: the removal compares the config as the move leaves it
+    (the source's with the configBase rewrite applied), names the cluster and the field, and removes nothing - even
+    with update_rewrites covering every entry; once the edit is made alike at the destination, the source goes."""
+    old, new = stores
+    put_cluster(old, 'a.example.com')
+    move(old, new).copy()
+    edit_config(old, 'a.example.com', kubernetesVersion='1.31.9')
+    before, after_copy = tree(old), tree(new)
+    migration = move(old, new, ['a.example.com'], update_rewrites=['*'], check_mode=check_mode)
+    kept = migration.remove_source()
+    assert kept == {'a.example.com': ['a.example.com/config']}
+    message = migration.refusals['a.example.com']
+    assert 'config (spec.kubernetesVersion)' in message and 'The source was not removed' in message
+    assert tree(old) == before and tree(new) == after_copy
+    assert 'source_removed' not in migration.results()['a.example.com']
+
+    edit_config(new, 'a.example.com', kubernetesVersion='1.31.9')
+    migration = move(old, new, ['a.example.com'], check_mode=check_mode)
+    assert migration.remove_source() == {} and migration.results()['a.example.com']['source_removed'] is True
+    assert (tree(old) == before) is check_mode
+
+
+def test_a_config_edited_at_the_destination_or_never_rewritten_keeps_the_source(stores):
+    """The destination's config must be the source's with the move's rewrite: an edit there, or a plain copy whose
+    configBase still names the source (removing the source would leave it pointing at nothing), keeps the source."""
+    old, new = stores
+    put_cluster(old, 'edited.example.com')
+    put_cluster(old, 'plain.example.com', keyStore=old.render('plain.example.com/pki'))
+    move(old, new, ['edited.example.com']).copy()
+    edit_config(new, 'edited.example.com', networkCIDR='172.21.0.0/16')
+    for path, data in tree(old).items():  # copied by hand, nothing rewritten
+        if path.startswith('plain.example.com/'):
+            new.write(path, data)
+    before = tree(old)
+    migration = move(old, new, ['edited.example.com', 'plain.example.com'])
+    assert sorted(migration.remove_source()) == ['edited.example.com', 'plain.example.com']
+    assert 'config (spec.networkCIDR)' in migration.refusals['edited.example.com']
+    assert 'config (spec.configBase, spec.keyStore)' in migration.refusals['plain.example.com']
+    assert tree(old) == before
+
+
+def test_kops_bookkeeping_is_no_difference(stores):
+    """The rewrite counts metadata.generation up and sets a creationTimestamp the source lacked, as kOps does:
+    neither keeps the source."""
+    old, new = stores
+    put_cluster(old, 'a.example.com')
+    config = yaml.safe_load(old.read('a.example.com/config')[0])
+    del config['metadata']['creationTimestamp']
+    old.write('a.example.com/config', yaml.safe_dump(config).encode('utf-8'))
+    move(old, new).copy()
+    moved = yaml.safe_load(new.read('a.example.com/config')[0])['metadata']
+    assert moved['generation'] == 1 and moved['creationTimestamp']
+    migration = move(old, new)
+    assert migration.remove_source() == {} and tree(old) == {}
+
+
+# -- key and secret stores, however kOps's config spells them --------------------------------------------------------
+
+def test_stores_inside_the_folder_move_in_every_spelling_kops_reads(stores):
+    """keyStore and secretStore as file:// URLs, with a trailing '/', or as bare paths: each is the cluster's folder
+    to kOps, so each is repointed, and after the removal no config names the deleted source; a file:// store
+    outside the folder is refused as the plain path is."""
+    old, new = stores
+    folder = old.render('a.example.com')
+    spellings = [('file://%s/pki' % folder, 'file://%s/secrets/' % folder), ('%s/pki/' % folder, '%s/secrets' % folder)]
+    for number, (key_store, secret_store) in enumerate(spellings):
+        name = 'c%d.example.com' % number
+        put_cluster(old, name, keyStore=key_store.replace('a.example.com', name),
+                    secretStore=secret_store.replace('a.example.com', name))
+    put_cluster(old, 'shared.example.com', keyStore='file://%s' % old.render('shared-pki'))
+    migration = move(old, new)
+    migration.copy()
+    assert 'keyStore of shared.example.com point into' in migration.refusals['shared.example.com']
+    kept = migration.remove_source()
+    assert kept == {}
+    for number in range(len(spellings)):
+        name = 'c%d.example.com' % number
+        spec = spec_of(new, name)
+        assert (spec['keyStore'], spec['secretStore']) == (new.render(name + '/pki'), new.render(name + '/secrets'))
+    assert sorted(set(path.split('/')[0] for path in tree(old))) == ['shared.example.com']
+    assert old.render('') not in new.read('c0.example.com/config')[0].decode()
+
+
+def test_the_etcd_cluster_spec_kops_update_writes_may_differ(stores):
+    """kops update cluster writes <configBase>/backups/etcd/<name>/control/etcd-cluster-spec from the completed spec
+    (kOps's etcdmanager model.go), a newer kOps with another etcd version: it does not keep the source."""
+    old, new = stores
+    put_cluster(old, 'a.example.com')
+    spec = 'a.example.com/backups/etcd/main/control/etcd-cluster-spec'
+    old.write(spec, b'{\n  "memberCount": 1,\n  "etcdVersion": "3.5.21"\n}')
+    move(old, new).copy()
+    new.write(spec, b'{\n  "memberCount": 1,\n  "etcdVersion": "3.5.31"\n}')
+    assert move(old, new).remove_source() == {} and tree(old) == {}
