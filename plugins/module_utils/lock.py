@@ -91,6 +91,27 @@ def cluster_lock(backend, name, ttl=LOCK_TTL, wait=LOCK_WAIT):
         lock.release()
 
 
+class LockEntryState(object):
+    """What one lock entry or takeover marker (``path``) says: ``holder`` (who wrote it, as a phrase), ``age`` (seconds
+    since it was last written, by the store's clock) and ``expired`` (by its own ttl, as a taker judges it)."""
+
+    def __init__(self, path, holder, age, expired):
+        self.path, self.holder, self.age, self.expired = path, holder, age, expired
+
+
+def lock_entry_state(backend, path):
+    """The LockEntryState of the lock entry or takeover marker ``path``; raises NotFound when it is gone, NotSupported
+    where the backend cannot tell an entry's age."""
+    data, _version, age = backend.read_with_age(path)
+    holder = _LockHolder(data)
+    return LockEntryState(path, str(holder), age, _expired(age, holder))
+
+
+def _expired(age, holder):
+    """Whether a lock entry written ``age`` seconds ago (the store's clock) by ``holder`` has outlived its ttl."""
+    return age > holder.ttl + LOCK_CLOCK_SLACK
+
+
 class LockLost(StateStoreError):
     """A cluster's lock entry was taken over or removed while this run held it; the run stopped writing."""
 
@@ -119,9 +140,6 @@ class ClusterLock(object):
         data, _version, age = self.backend.read_with_age(path)
         return _LockHolder(data), age
 
-    def _expired(self, age, holder):
-        return age > holder.ttl + LOCK_CLOCK_SLACK
-
     # -- taking -------------------------------------------------------------------------------
     def acquire(self):
         waited_for, deadline, attempt = None, None, 0
@@ -138,7 +156,7 @@ class ClusterLock(object):
                 continue  # released in the meantime
             if holder.owner == self.owner:
                 return self._hold(sent)  # our create landed but its answer was lost (the client retried it)
-            if self._expired(age, holder):
+            if _expired(age, holder):
                 sent = self._take_over(holder)
                 if sent is not None:
                     return self._hold(sent)
@@ -166,12 +184,12 @@ class ClusterLock(object):
                     return None  # that takeover is over: its taker removed the markers
                 if taker.owner == self.owner:
                     break  # ours: the answer to our create was lost
-                if not self._expired(age, expired):
+                if not _expired(age, expired):
                     return None  # another run is taking over right now
         sent = None
         try:
             holder, age = self._read(self.path)
-            if holder.owner == expired.owner and self._expired(age, holder):
+            if holder.owner == expired.owner and _expired(age, holder):
                 sent = time.monotonic()
                 self.backend.write(self.path, self._content())
                 holder = self._read(self.path)[0]

@@ -11,6 +11,7 @@ import hashlib
 from email.utils import parsedate_to_datetime
 
 from ansible_collections.kops.state_store.plugins.module_utils.errors import (
+    AccessDenied,
     AlreadyExists,
     BackendFailure,
     EntryTooLarge,
@@ -94,6 +95,8 @@ def http_date_seconds(value, what):
 
 
 HASH_ALGORITHMS = ('md5', 'sha1', 'sha256')
+#: the hash_algorithm of a listing that needs no hashes: backends that hash the content themselves then read none
+NO_HASHES = 'none'
 
 
 def new_hash(algorithm):
@@ -107,6 +110,59 @@ def content_hash(data, algorithm):
     digest = new_hash(algorithm)
     digest.update(data)
     return digest.hexdigest()
+
+
+#: how much a finding of a health check matters, least first
+SEVERITIES = ('info', 'low', 'medium', 'high', 'critical')
+FINDING, OK, NOT_CHECKED = 'finding', 'ok', 'not checked'
+
+
+class Check(object):
+    """One thing a health check looked at (store_audit.py): ``name`` says what, ``status`` is OK, FINDING or
+    NOT_CHECKED (the caller may not read it, or the server does not tell), ``value`` what was found. A finding has a
+    ``severity`` (one of SEVERITIES), a ``reason`` (why it matters) and a ``fix`` (the command or task that fixes it);
+    a check not made has the ``reason`` why not."""
+
+    __slots__ = ('name', 'status', 'severity', 'reason', 'fix', 'value')
+
+    def __init__(self, name, status, severity=None, reason=None, fix=None, value=None):
+        if status == FINDING and (severity not in SEVERITIES or not reason or not fix):
+            raise ValueError('a finding needs a severity of %s, a reason and a fix' % ', '.join(SEVERITIES))
+        self.name, self.status, self.severity, self.reason, self.fix, self.value = (
+            name, status, severity, reason, fix, value)
+
+    @classmethod
+    def ok(cls, name, value=None):
+        return cls(name, OK, value=value)
+
+    @classmethod
+    def finding(cls, name, severity, reason, fix, value=None):
+        return cls(name, FINDING, severity, reason, fix, value)
+
+    @classmethod
+    def not_checked(cls, name, reason):
+        return cls(name, NOT_CHECKED, reason=reason)
+
+    def as_dict(self):
+        return dict(check=self.name, status=self.status, severity=self.severity, reason=self.reason, fix=self.fix,
+                    value=self.value)
+
+    def __repr__(self):
+        return 'Check(%r, %r, %r)' % (self.name, self.status, self.severity)
+
+
+def read_setting(name, permission, read):
+    """(what ``read()`` returns, None), or (None, a NOT_CHECKED Check named ``name``) when the caller may not read the
+    setting (``permission`` says what it takes), the server does not offer it, or the answer failed: a health check
+    reports what it could not see and goes on."""
+    try:
+        return read(), None
+    except AccessDenied:
+        return None, Check.not_checked(name, 'the caller may not read it (needs %s)' % permission)
+    except NotSupported as exc:
+        return None, Check.not_checked(name, 'the server does not offer it: %s' % exc)
+    except BackendFailure as exc:
+        return None, Check.not_checked(name, 'it could not be read: %s' % exc)
 
 
 class Entry(object):
@@ -146,6 +202,8 @@ class Backend(object):
     hash_algorithm = None
     #: True when write/delete honour a version expectation atomically on the server
     supports_compare_and_swap = True
+    #: name prefix of the probe entries the backend writes next to an entry (and removes again), or None
+    probe_prefix = None
     #: True when a listed hash may not be the content's for some entries (S3: an object written with its own
     #: SSE-KMS or SSE-C header lists an ETag that looks like an MD5): equal listed hashes still mean equal
     #: content, unequal ones are confirmed with hash() before they count
@@ -210,7 +268,8 @@ class Backend(object):
         """Entries below ``prefix``: direct children (files and folders) or, with recursive,
         every file of the tree. A missing prefix gives an empty list. Sorted by path.
         ``hash_algorithm``: the one the caller compares with; backends that hash the content
-        themselves (file, memfs) list hashes of it, the others the hashes they keep."""
+        themselves (file, memfs) list hashes of it, the others the hashes they keep. With NO_HASHES
+        the former read no content and list neither hashes nor versions."""
         entries = self._list(validate_entry_path(prefix, folder=True), recursive, hash_algorithm)
         return sorted(entries, key=lambda entry: entry.path)
 
@@ -231,6 +290,13 @@ class Backend(object):
         an old version (S3 versioning, GCS object versioning, Vault KV v2 soft deletes), as far as the
         backend can tell without extra permissions; False for backends that keep no old versions."""
         return self._keeps_versions(validate_entry_path(prefix, folder=True))
+
+    def store_checks(self, environ):
+        """Check the store itself (its bucket, container or folder) against what kOps and the provider recommend:
+        a list of Check, each OK, a FINDING with its severity, reason and fix, or NOT_CHECKED when the caller's
+        identity may not read the setting or the server does not offer it. Reads only. ``environ``: the
+        environment kOps would run in (KOPS_STATE_S3_ACL, ...)."""
+        return self._store_checks(environ)
 
     def hash(self, path, algorithm=None):
         """(algorithm, hex) of one entry: the backend's own hash when it has one and no other
@@ -274,3 +340,7 @@ class Backend(object):
 
     def _keeps_versions(self, prefix):
         return False
+
+    def _store_checks(self, environ):
+        return [Check.not_checked('store settings', '%s:// stores have no settings this collection can check'
+                                  % self.location.scheme)]

@@ -290,26 +290,9 @@ from ansible_collections.kops.state_store.plugins.module_utils.workflows.history
 from ansible_collections.kops.state_store.plugins.module_utils.workflows.history_repository import (
     Git,
     checked_folder,
+    git_runner,
     store_folder,
 )
-
-
-def git_runner(module):
-    """git through run_command: bytes in and out, a fixed language for parsed output, literal paths, no prompt
-    (a push without credentials fails instead of waiting), the commit identity of the options."""
-    git = module.get_bin_path('git', required=True)
-    params = module.params
-    environment = dict(
-        LC_ALL='C', LANGUAGE='C', GIT_TERMINAL_PROMPT='0', GIT_LITERAL_PATHSPECS='1',
-        GIT_AUTHOR_NAME=params['author_name'], GIT_AUTHOR_EMAIL=params['author_email'],
-        GIT_COMMITTER_NAME=params['committer_name'] or params['author_name'],
-        GIT_COMMITTER_EMAIL=params['committer_email'] or params['author_email'],
-    )
-
-    def run(arguments, data=None):
-        return module.run_command([git] + arguments, data=data, binary_data=True, encoding=None,
-                                  environ_update=environment)
-    return run
 
 
 def main():
@@ -353,7 +336,9 @@ def main():
         clusters = [check_name(name, 'cluster name') for name in params['clusters']]
         backend = open_configured_store(module.settings)
         folder = checked_folder(params['folder']) if params['folder'] else store_folder(backend.location)
-        history = History(backend, Git(git_runner(module), params['repository']), folder, password=password,
+        runner = git_runner(module, params['author_name'], params['author_email'], params['committer_name'],
+                            params['committer_email'])
+        history = History(backend, Git(runner, params['repository']), folder, password=password,
                           vault_id=params['vault_id'], exclude=params['exclude'], secret_patterns=params['secret_patterns'],
                           parallel=params['parallel'])
         if operation == 'snapshot':

@@ -12,7 +12,10 @@ exists here). It answers the requests oss2 makes for objects as OSS documents th
   refuses them, OSS ignores them);
 - listings lose the S3 XML namespace, get OSS's ``<Type>Normal</Type>`` per object and a ``NextMarker``
   whenever truncated; ETags are upper-case hex, as OSS gives them; responses carry ``x-oss-request-id``
-  and objects ``x-oss-object-type: Normal``.
+  and objects ``x-oss-object-type: Normal``;
+- ``GET /<bucket>/?bucketInfo`` (GetBucketInfo) answers OSS's BucketInfo document from the bucket's S3 location,
+  ACL, versioning and default encryption: a grant to everyone is ``public-read`` (or ``public-read-write``),
+  no default encryption is ``<SSEAlgorithm>None</SSEAlgorithm>``, as OSS reports them.
 
 Only path-style requests (oss2 uses them for an IP endpoint) are served.
 
@@ -34,7 +37,7 @@ from werkzeug.wrappers import Request, Response
 
 SUBRESOURCES = frozenset([
     'acl', 'uploads', 'uploadId', 'partNumber', 'append', 'position', 'delete', 'tagging', 'symlink',
-    'objectMeta', 'versionId', 'versioning', 'security-token', 'response-content-type',
+    'objectMeta', 'versionId', 'versioning', 'security-token', 'bucketInfo', 'response-content-type',
     'response-content-language', 'response-expires', 'response-cache-control',
     'response-content-disposition', 'response-content-encoding',
 ])
@@ -93,6 +96,8 @@ class OSSFront(object):
         return response(environ, start_response)
 
     def forward(self, request):
+        if request.method == 'GET' and 'bucketInfo' in request.args and request.path.count('/') <= 2:
+            return self.bucket_info(request.path.strip('/'))
         body = request.get_data()
         digest = request.headers.get('Content-MD5')
         if digest and digest != base64.b64encode(hashlib.md5(body).digest()).decode():
@@ -134,6 +139,35 @@ class OSSFront(object):
         if status == 200 and request.method in ('GET', 'HEAD') and request.path.count('/') >= 2 and not request.path.endswith('/'):
             response.headers['x-oss-object-type'] = 'Normal'
         return response
+
+    def bucket_info(self, bucket):
+        def upstream_xml(subresource):
+            status, _headers, data = self.upstream('GET', '/%s?%s' % (quote(bucket), subresource), b'',
+                                                   {'Authorization': 'AWS testing:oss-front'})
+            return status, re.sub(r' xmlns="[^"]*"', '', data.decode('utf-8'))
+
+        status, location = upstream_xml('location')
+        if status != 200:
+            return self.error(404, 'NoSuchBucket', 'The specified bucket does not exist.', BucketName=bucket)
+        region = (re.findall(r'<LocationConstraint>([^<]*)</LocationConstraint>', location) or ['us-east-1'])[0]
+        _status, acl = upstream_xml('acl')
+        public = [permission for uri, permission in re.findall(
+            r'<URI>([^<]*)</URI>\s*</Grantee>\s*<Permission>([^<]*)</Permission>', acl) if uri.endswith('/AllUsers')]
+        grant = 'public-read-write' if 'WRITE' in public else 'public-read' if public else 'private'
+        _status, versioning = upstream_xml('versioning')
+        versioned = re.findall(r'<Status>([^<]*)</Status>', versioning)
+        _status, encryption = upstream_xml('encryption')
+        algorithm = (re.findall(r'<SSEAlgorithm>([^<]*)</SSEAlgorithm>', encryption) or ['None'])[0]
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<BucketInfo><Bucket><CreationDate>2026-01-01T00:00:00.000Z'
+                '</CreationDate><ExtranetEndpoint>oss-%(region)s.aliyuncs.com</ExtranetEndpoint><IntranetEndpoint>'
+                'oss-%(region)s-internal.aliyuncs.com</IntranetEndpoint><Location>oss-%(region)s</Location>'
+                '<StorageClass>Standard</StorageClass><Name>%(bucket)s</Name><Owner><DisplayName>test</DisplayName>'
+                '<ID>test</ID></Owner><AccessControlList><Grant>%(grant)s</Grant></AccessControlList>'
+                '<ServerSideEncryptionRule><SSEAlgorithm>%(algorithm)s</SSEAlgorithm></ServerSideEncryptionRule>'
+                '%(versioning)s</Bucket></BucketInfo>' % dict(
+                    region=region, bucket=bucket, grant=grant, algorithm=algorithm,
+                    versioning='<Versioning>%s</Versioning>' % versioned[0] if versioned else ''))
+        return Response(body, status=200, content_type='application/xml')
 
     def upstream(self, method, path, body, headers):
         connection = http.client.HTTPConnection('127.0.0.1', self.upstream_port, timeout=30)

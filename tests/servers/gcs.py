@@ -56,6 +56,14 @@ class GCSEmulator(object):
         urllib.request.urlopen(request, timeout=10).read()
         return name
 
+    def patch_bucket(self, bucket, fields):
+        """Change the bucket's metadata (versioning, iamConfiguration, ...) as `gcloud storage buckets update` does."""
+        request = urllib.request.Request(
+            '%s/storage/v1/b/%s' % (self.endpoint, bucket), method='PATCH',
+            data=json.dumps(fields).encode(), headers={'Content-Type': 'application/json'},
+        )
+        urllib.request.urlopen(request, timeout=10).read()
+
     def refused_service_account_info(self):
         """A well-formed service-account key whose token endpoint (this emulator's) refuses it, as Google
         refuses a deleted or revoked key."""

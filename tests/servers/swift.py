@@ -6,9 +6,12 @@ Fixtures:
   ``tester`` (role ``member``) in project ``kops`` of domain ``Default``; ``swift_server.start_seconds`` is
   how long the start took.
 - ``swift_server.put_object(container, name, data)``: one object PUT as ``tester`` past the backend, for
-  names the backend never writes (folder markers ending in ``/``).
+  names the backend never writes (folder markers ending in ``/``); ``swift_server.post_container(container,
+  headers)``: container metadata (an ACL) set as ``tester``.
 - ``swift_environment``: an environment dict for clients of ``swift_server`` (the ``OS_*`` variables an
   openrc file sets for ``tester``), without any OpenStack or kOps setting of the machine.
+- ``os_environment``: this test process's environment made that one (only tester's ``OS_*`` variables, no
+  ``~/.openstack`` or ``clouds.yaml`` of the machine), for backends opened in the test itself.
 
 The packages come from tests/servers/swift.install.sh (``make setup``). When they are missing the
 fixture fails: it never skips, so a machine without them cannot pass the suite silently.
@@ -276,8 +279,8 @@ class SwiftServer(object):
                 process.wait()
         self.processes = []
 
-    def put_object(self, container, name, data=b''):
-        """PUT one object as ``tester``, past the backend: for names it never writes (folder markers, 'x/')."""
+    def _as_tester(self, method, path, **options):
+        """One request as ``tester`` past the backend; returns the response."""
         import openstack
 
         connection = openstack.connect(
@@ -285,11 +288,21 @@ class SwiftServer(object):
             auth=dict(auth_url=self.auth_url, username='tester', password=TESTER_PASSWORD, project_name=PROJECT,
                       user_domain_name='Default', project_domain_name='Default'))
         try:
-            response = connection.object_store.put('/%s/%s' % (quote(container, safe=''), quote(name)), data=data)
-            if response.status_code != 201:
-                raise RuntimeError('PUT of %r answered %d: %s' % (name, response.status_code, response.text[:200]))
+            return getattr(connection.object_store, method)(path, **options)
         finally:
             connection.close()
+
+    def put_object(self, container, name, data=b''):
+        """PUT one object as ``tester``, past the backend: for names it never writes (folder markers, 'x/')."""
+        response = self._as_tester('put', '/%s/%s' % (quote(container, safe=''), quote(name)), data=data)
+        if response.status_code != 201:
+            raise RuntimeError('PUT of %r answered %d: %s' % (name, response.status_code, response.text[:200]))
+
+    def post_container(self, container, headers):
+        """POST container metadata (an ACL, versioning) as ``tester``, the container's owner."""
+        response = self._as_tester('post', '/%s' % quote(container, safe=''), headers=headers)
+        if response.status_code not in (202, 204):
+            raise RuntimeError('POST of %r answered %d: %s' % (container, response.status_code, response.text[:200]))
 
     def client_environment(self, **extra):
         """OS_* variables as an openrc file sets them for ``tester``, plus ``extra``."""
@@ -311,3 +324,14 @@ def swift_server(tmp_path_factory):
 @pytest.fixture
 def swift_environment(swift_server):
     return swift_server.client_environment()
+
+
+@pytest.fixture
+def os_environment(swift_environment, monkeypatch):
+    for name in list(os.environ):
+        if name not in swift_environment:
+            monkeypatch.delenv(name)
+    for name, value in swift_environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv('HOME', '/nonexistent')  # no ~/.openstack/config or clouds.yaml of the machine
+    return swift_environment

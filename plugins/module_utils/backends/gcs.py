@@ -33,7 +33,14 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     PreconditionFailed,
     first_line,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry, check_size
+from ansible_collections.kops.state_store.plugins.module_utils.store import (
+    ABSENT,
+    Backend,
+    Check,
+    Entry,
+    check_size,
+    read_setting,
+)
 
 SCOPE = 'https://www.googleapis.com/auth/devstorage.read_write'
 TIMEOUT = 60  # seconds per HTTP request
@@ -217,6 +224,49 @@ class GCSBackend(Backend):
         except self._sdk_errors as exc:
             raise self._failure(exc, prefix)
         return bool(bucket.versioning_enabled)
+
+    # -- the bucket itself ---------------------------------------------------------------------
+    def _bucket_resource(self):
+        try:
+            return self._bucket.client.get_bucket(self.location.bucket, retry=self._retry, timeout=TIMEOUT)
+        except self._errors.NotFound:
+            raise BadLocation("the Google Cloud Storage bucket '%s' does not exist" % self.location.bucket)
+        except self._sdk_errors as exc:
+            raise self._failure(exc, '')
+
+    def _store_checks(self, environ):
+        """Object versioning, uniform bucket-level access and public access prevention, as Google recommends for a
+        bucket holding secrets, and the location; all from the bucket's metadata (storage.buckets.get)."""
+        bucket, check = read_setting('bucket settings', 'storage.buckets.get', self._bucket_resource)
+        if check:
+            return [check]
+        gcloud = 'gcloud storage buckets update gs://%s ' % self.location.bucket
+        checks = [Check.ok('versioning', 'Enabled') if bucket.versioning_enabled else Check.finding(
+            'versioning', 'high',
+            'object versioning is off: an overwritten or deleted entry (a config, a keyset, a secret) cannot be '
+            'recovered; kOps\'s documentation strongly recommends a versioned state store', gcloud + '--versioning')]
+        iam = bucket.iam_configuration
+        if iam.uniform_bucket_level_access_enabled:
+            checks.append(Check.ok('uniform bucket-level access', True))
+        else:
+            checks.append(Check.finding(
+                'uniform bucket-level access', 'medium',
+                'uniform bucket-level access is off: object ACLs decide who reads each entry (kOps adds one for the '
+                'nodes\' service account), so one entry can be shared apart from the bucket\'s IAM policy; Google '
+                'recommends uniform bucket-level access',
+                'grant the nodes\' service account roles/storage.objectViewer on the bucket (object ACLs stop '
+                'counting), then ' + gcloud + '--uniform-bucket-level-access', False))
+        prevention = iam.public_access_prevention
+        if prevention == 'enforced':
+            checks.append(Check.ok('public access prevention', prevention))
+        else:
+            checks.append(Check.finding(
+                'public access prevention', 'high',
+                'public access prevention is %s: an IAM binding or ACL for allUsers would expose every cluster\'s CA '
+                'keys and secrets (an organization policy, which this check does not read, may still enforce it)'
+                % (prevention or 'not set'), gcloud + '--public-access-prevention', prevention))
+        checks.append(Check.ok('location', bucket.location))
+        return checks
 
     # -- writing ------------------------------------------------------------------------------
     def _write(self, path, data, expect, acl):

@@ -22,7 +22,9 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotFound,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.store import (
+    NO_HASHES,
     Backend,
+    Check,
     Entry,
     bounded_read,
     check_expectation,
@@ -129,6 +131,14 @@ class LocalBackend(Backend):
 
     def _file_entry(self, full, hash_algorithm):
         """The listed entry of one regular file, or None when it is gone or no longer a regular file."""
+        if hash_algorithm == NO_HASHES:
+            try:
+                status = os.stat(full, follow_symlinks=False)
+            except (IOError, OSError) as exc:
+                if exc.errno == errno.ENOENT:
+                    return None
+                raise _translate(exc, self._relative(full), self.root)
+            return Entry(self._relative(full), size=status.st_size) if stat.S_ISREG(status.st_mode) else None
         try:
             # O_NOFOLLOW and O_NONBLOCK: a file swapped for a link or a FIFO since the folder was listed
             # fails or opens at once instead of being followed or blocking.
@@ -153,6 +163,14 @@ class LocalBackend(Backend):
 
     def _relative(self, full):
         return os.path.relpath(full, self.root).replace(os.sep, '/')
+
+    def _store_checks(self, environ):
+        return [Check.finding(
+            'review only', 'info',
+            'a file:// store is for review and dry runs only, as kOps\'s documentation says: nodes cannot read it, so '
+            'kops update cluster --yes from it cannot work',
+            'review here (kops update cluster without --yes) and apply from the real state store; '
+            'playbooks/review_state_changes.yml makes such a copy')]
 
     # -- writing ------------------------------------------------------------------------------
     def _write(self, path, data, expect, acl):

@@ -11,7 +11,9 @@ import threading
 
 from ansible_collections.kops.state_store.plugins.module_utils.errors import NotFound
 from ansible_collections.kops.state_store.plugins.module_utils.store import (
+    NO_HASHES,
     Backend,
+    Check,
     Entry,
     check_expectation,
     check_size,
@@ -66,6 +68,11 @@ class MemfsBackend(Backend):
             check_expectation(path, current[1], expect)
             del self._entries[key]
 
+    def _store_checks(self, environ):
+        return [Check.finding(
+            'review only', 'info', 'a memfs:// store lives in memory for one module run: for demos and tests only',
+            'keep real clusters in a state store nodes can read (s3://, gs://, swift://)')]
+
     def _list(self, prefix, recursive, hash_algorithm=None):
         base = self._key(prefix)
         start = base + '/' if base else ''
@@ -79,6 +86,9 @@ class MemfsBackend(Backend):
             if not recursive and '/' in below:
                 folder = start + below.split('/', 1)[0]
                 entries[folder] = Entry(folder[root_length:], is_dir=True)
+                continue
+            if hash_algorithm == NO_HASHES:
+                entries[key] = Entry(key[root_length:], size=len(data))
                 continue
             listed = hash_algorithm or 'sha256'
             entries[key] = Entry(key[root_length:], size=len(data), hash=content_hash(data, listed), hash_algorithm=listed,

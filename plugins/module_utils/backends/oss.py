@@ -37,12 +37,15 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
 from ansible_collections.kops.state_store.plugins.module_utils.store import (
     ABSENT,
     Backend,
+    Check,
     Entry,
     bounded_read,
     http_date_seconds,
+    read_setting,
 )
 
 ACLS = ('private', 'public-read', 'public-read-write', 'default')
+PUBLIC_ACLS = ('public-read', 'public-read-write')
 PAGE_SIZE = 1000  # kOps's listing page size
 TIMEOUT = 60
 # kOps's backoff for OSS (as for GCS): 1 s, factor 1.5, jitter 0.1; 4 attempts to read, 5 to change.
@@ -191,6 +194,36 @@ class OSSBackend(Backend):
                 entries.append(Entry(item.key[root_length:], size=item.size, hash=_md5_of(item.etag, item.type),
                                      hash_algorithm='md5', version=_version(item.etag)))
         return entries
+
+    # -- the bucket itself ---------------------------------------------------------------------
+    def _store_checks(self, environ):
+        """The bucket's ACL, versioning and server-side encryption, from one GetBucketInfo, and its location."""
+        info, check = read_setting('bucket settings', 'oss:GetBucketInfo',
+                                   lambda: self._call('', READ_ATTEMPTS, self._bucket.get_bucket_info))
+        if check:
+            return [check]
+        bucket = 'oss://%s' % self.location.bucket
+        checks = []
+        acl = info.acl.grant if info.acl is not None else None
+        checks.append(Check.finding(
+            'public read', 'high', 'the bucket\'s ACL is %s: anyone can read every entry, CA keys and secrets '
+            'included' % acl, 'ossutil set-acl %s private -b' % bucket, acl) if acl in PUBLIC_ACLS
+            else Check.ok('public read', acl))
+        checks.append(Check.ok('versioning', info.versioning_status) if info.versioning_status == 'Enabled'
+                      else Check.finding(
+                          'versioning', 'high',
+                          'versioning is %s: an overwritten or deleted entry (a config, a keyset, a secret) cannot be '
+                          'recovered; kOps\'s documentation strongly recommends a versioned state store'
+                          % (info.versioning_status or 'not enabled').lower(),
+                          'ossutil bucket-versioning --method put %s enabled' % bucket, info.versioning_status))
+        rule = info.bucket_encryption_rule
+        algorithm = rule.sse_algorithm if rule is not None else None
+        checks.append(Check.ok('default encryption', algorithm) if algorithm else Check.finding(
+            'default encryption', 'medium',
+            'the bucket has no server-side encryption: entries are stored unencrypted at rest',
+            'ossutil bucket-encryption --method put %s --sse-algorithm AES256' % bucket))
+        checks.append(Check.ok('location', info.location))
+        return checks
 
     # -- writing ------------------------------------------------------------------------------
     def _refuse_compare_and_swap(self, expect):

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 
 from ansible_collections.kops.state_store.plugins.module_utils.backends.s3_client import (
     S3Settings,
+    bucket_checks,
     bucket_default_encryption,
     bucket_encryption,
     bucket_region,
@@ -37,7 +38,13 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     NotSupported,
     PreconditionFailed,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, Backend, Entry, bounded_read
+from ansible_collections.kops.state_store.plugins.module_utils.store import (
+    ABSENT,
+    Backend,
+    Entry,
+    bounded_read,
+    http_date_seconds,
+)
 
 #: unconditional writes above this size go up in parts; conditional writes are single PutObjects
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
@@ -77,6 +84,7 @@ class S3Backend(Backend):
     hash_algorithm = 'md5'
     supports_compare_and_swap = True
     listed_hashes_presumed = True  # see _listed_etags_are_md5s
+    probe_prefix = PROBE_PREFIX
 
     def __init__(self, location, settings=None):
         super(S3Backend, self).__init__(location, settings)
@@ -230,11 +238,22 @@ class S3Backend(Backend):
                                "there as a write of the entry does)" % (exc, probe))
 
     # -- reading ------------------------------------------------------------------------------
-    def _read(self, path, limit):
+    def _get(self, path, limit):
+        """(bytes of at most ``limit``, ETag, response headers) of one entry."""
         with self._errors(path):
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(path))
             with response['Body'] as body:  # closed early past the limit: the rest is never downloaded
-                return bounded_read(body.read, self.render(path), limit, response.get('ContentLength')), response['ETag']
+                data = bounded_read(body.read, self.render(path), limit, response.get('ContentLength'))
+                return data, response['ETag'], response['ResponseMetadata']['HTTPHeaders']
+
+    def _read(self, path, limit):
+        return self._get(path, limit)[:2]
+
+    def _read_with_age(self, path, limit):
+        data, etag, headers = self._get(path, limit)
+        age = http_date_seconds(headers.get('date'), 'Date') - http_date_seconds(headers.get('last-modified'),
+                                                                                 'Last-Modified')
+        return data, etag, max(0.0, age)
 
     def _stored_hash(self, path):
         """The MD5 HeadObject's ETag carries, unless HeadObject says the object is SSE-KMS or SSE-C encrypted.
@@ -284,6 +303,9 @@ class S3Backend(Backend):
                         item['Key'][root_length:], size=item['Size'], version=item['ETag'],
                         hash=md5_from_etag(item['ETag']) if trust_etags else None, hash_algorithm='md5'))
         return entries
+
+    def _store_checks(self, environ):
+        return bucket_checks(self.settings, self.bucket, self.location.scheme, environ)
 
     # -- old versions -------------------------------------------------------------------------
     def _versions(self, prefix):

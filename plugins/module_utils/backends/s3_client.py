@@ -6,8 +6,9 @@
 Everything S3 reuses the connection rules here instead of repeating them:
 ``client_for_bucket(settings, bucket, scheme)`` gives a cached boto3 client for a bucket (kOps's
 endpoint, credential and region rules), ``s3_errors(target, bucket)`` turns boto3 exceptions into
-the collection's error types, and ``BucketSettings`` reads and changes a bucket's policy (guarded
-against concurrent writers) and object ownership with them.
+the collection's error types, ``BucketSettings`` reads and changes a bucket's policy (guarded
+against concurrent writers) and object ownership with them, and reads its other settings, which
+``bucket_checks`` compares with what kOps and AWS recommend for a state store.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -37,6 +38,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
     first_line,
 )
 from ansible_collections.kops.state_store.plugins.module_utils.policy import dump_policy, parse_policy, policies_equal
+from ansible_collections.kops.state_store.plugins.module_utils.store import Check, read_setting
 
 DEFAULT_REGION = 'us-east-1'
 EC2_UUID_FILE = '/sys/devices/virtual/dmi/id/product_uuid'
@@ -387,6 +389,7 @@ class BucketSettings(object):
     def __init__(self, settings, bucket, scheme='s3'):
         self.bucket = bucket
         self.client = client_for_bucket(settings, bucket, scheme)
+        self.config = S3Settings(settings, scheme)
 
     def _errors(self, what):
         return s3_errors('the %s of bucket %s' % (what, self.bucket), self.bucket, objects=False,
@@ -457,3 +460,126 @@ class BucketSettings(object):
         with self._errors('object ownership'):
             self.client.put_bucket_ownership_controls(
                 Bucket=self.bucket, OwnershipControls=dict(Rules=[dict(ObjectOwnership=ownership)]))
+
+    def region(self):
+        """The bucket's region, found as kOps finds it (the configured one with S3_ENDPOINT)."""
+        with self._errors('region'):
+            return bucket_region(self.config, self.bucket)
+
+    def versioning(self):
+        """'Enabled', 'Suspended', or None when versioning was never switched on."""
+        with self._errors('versioning'):
+            return self.client.get_bucket_versioning(Bucket=self.bucket).get('Status')
+
+    def default_encryption(self):
+        """The default SSE algorithm of the bucket, or None when it has none."""
+        answer = self._get(self.client.get_bucket_encryption, 'ServerSideEncryptionConfigurationNotFoundError',
+                           'default encryption')
+        rules = answer['ServerSideEncryptionConfiguration'].get('Rules', []) if answer else []
+        defaults = [rule['ApplyServerSideEncryptionByDefault'] for rule in rules
+                    if rule.get('ApplyServerSideEncryptionByDefault')]
+        return (defaults[0].get('SSEAlgorithm') or 'AES256') if defaults else None
+
+    def public_access_block(self):
+        """The bucket's Block Public Access settings ({BlockPublicAcls: bool, ...}), or None when it has none."""
+        answer = self._get(self.client.get_public_access_block, 'NoSuchPublicAccessBlockConfiguration',
+                           'Block Public Access settings')
+        return answer['PublicAccessBlockConfiguration'] if answer else None
+
+
+PUBLIC_ACCESS_BLOCKS = ('BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets')
+PUBLIC_CANNED_ACLS = ('public-read', 'public-read-write', 'authenticated-read')
+ENFORCED_OWNERSHIP = 'BucketOwnerEnforced'
+# what S3 accepts on a write to a bucket whose ACLs are disabled (BucketOwnerEnforced)
+ACL_WITH_ENFORCED_OWNERSHIP = 'bucket-owner-full-control'
+
+
+def bucket_checks(settings, bucket, scheme='s3', environ=None):
+    """The state store bucket against kOps's documentation and AWS's recommendations: versioning, default encryption,
+    Block Public Access, object ownership against KOPS_STATE_S3_ACL (in ``environ``) and the region. Reads only."""
+    environ = os.environ if environ is None else environ
+    bucket_settings = BucketSettings(settings, bucket, scheme)
+    endpoint = bucket_settings.config.endpoint_url
+    aws = 'aws s3api %%s --bucket %s%s' % (bucket, ' --endpoint-url %s' % endpoint if endpoint else '')
+    checks = [_versioning_check(bucket_settings, aws), _encryption_check(bucket_settings, scheme, aws),
+              _public_access_check(bucket_settings, aws),
+              _ownership_check(bucket_settings, env_value(environ, 'KOPS_STATE_S3_ACL'), aws)]
+    region, check = read_setting('region', 's3:GetBucketLocation', bucket_settings.region)
+    checks.append(check or Check.ok('region', region))
+    return checks
+
+
+def _versioning_check(bucket_settings, aws):
+    status, check = read_setting('versioning', 's3:GetBucketVersioning', bucket_settings.versioning)
+    if check or status == 'Enabled':
+        return check or Check.ok('versioning', status)
+    return Check.finding(
+        'versioning', 'high',
+        'versioning is %s: an overwritten or deleted entry (a config, a keyset, a secret) cannot be recovered; kOps\'s '
+        'documentation STRONGLY recommends versioning the state store bucket' % (status or 'not enabled').lower(),
+        aws % 'put-bucket-versioning' + ' --versioning-configuration Status=Enabled', status)
+
+
+def _encryption_check(bucket_settings, scheme, aws):
+    if scheme != 's3':
+        return Check.not_checked('default encryption', 'kOps neither reads nor sends server-side encryption settings '
+                                                       'for %s:// stores' % scheme)
+    algorithm, check = read_setting('default encryption', 's3:GetEncryptionConfiguration',
+                                    bucket_settings.default_encryption)
+    if check or algorithm:
+        return check or Check.ok('default encryption', algorithm)
+    return Check.finding(
+        'default encryption', 'medium',
+        'the bucket has no default encryption: kOps asks for AES256 on its own writes, but whatever other tools write '
+        '(a copy, a sync, a restore) is stored unencrypted; kOps\'s documentation recommends S3 default bucket '
+        'encryption', aws % 'put-bucket-encryption' + ' --server-side-encryption-configuration '
+        '\'{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}\'')
+
+
+def _public_access_check(bucket_settings, aws):
+    blocks, check = read_setting('block public access', 's3:GetBucketPublicAccessBlock',
+                                 bucket_settings.public_access_block)
+    if check:
+        return check
+    off = [name for name in PUBLIC_ACCESS_BLOCKS if not (blocks or {}).get(name)]
+    if not off:
+        return Check.ok('block public access', blocks)
+    reason = ('the bucket has no Block Public Access settings' if blocks is None
+              else 'Block Public Access is off for %s' % ', '.join(off))
+    return Check.finding(
+        'block public access', 'high',
+        '%s: a public ACL or bucket policy would expose every cluster\'s CA keys and secrets (an account-level Block '
+        'Public Access, which this check does not read, may still apply)' % reason,
+        aws % 'put-public-access-block' + ' --public-access-block-configuration '
+        + ','.join('%s=true' % name for name in PUBLIC_ACCESS_BLOCKS), blocks)
+
+
+def _ownership_check(bucket_settings, acl, aws):
+    ownership, check = read_setting('object ownership', 's3:GetBucketOwnershipControls',
+                                    bucket_settings.object_ownership)
+    if check:
+        return check
+    value = dict(object_ownership=ownership, kops_state_s3_acl=acl)
+    enforce = aws % 'put-bucket-ownership-controls' + ' --ownership-controls Rules=[{ObjectOwnership=%s}]' % ENFORCED_OWNERSHIP
+    if acl in PUBLIC_CANNED_ACLS:
+        return Check.finding(
+            'object ownership', 'high',
+            'KOPS_STATE_S3_ACL=%s: every entry kOps writes gets an ACL that lets others read it, CA keys and secrets '
+            'included' % acl, 'unset KOPS_STATE_S3_ACL wherever kOps runs (or set it to %s), then %s'
+            % (ACL_WITH_ENFORCED_OWNERSHIP, enforce), value)
+    if ownership == ENFORCED_OWNERSHIP:
+        if acl and acl != ACL_WITH_ENFORCED_OWNERSHIP:
+            return Check.finding(
+                'object ownership', 'high',
+                'KOPS_STATE_S3_ACL=%s, but the bucket\'s object ownership is %s (ACLs disabled): S3 refuses every '
+                'write carrying that ACL (AccessControlListNotSupported), so kOps cannot write the store'
+                % (acl, ownership), 'unset KOPS_STATE_S3_ACL wherever kOps runs (the bucket owner owns every object '
+                'already), or set it to %s' % ACL_WITH_ENFORCED_OWNERSHIP, value)
+        return Check.ok('object ownership', value)
+    if acl:
+        return Check.ok('object ownership', value)  # every write carries the ACL the operator chose
+    return Check.finding(
+        'object ownership', 'medium',
+        'object ownership is %s and KOPS_STATE_S3_ACL is not set: an object another account writes (a cross-account '
+        'state store) stays owned by that account, which the bucket owner may then not read; AWS recommends %s (ACLs '
+        'disabled)' % (ownership or 'not set (ObjectWriter)', ENFORCED_OWNERSHIP), enforce, value)

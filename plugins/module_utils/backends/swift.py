@@ -33,9 +33,11 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import (
 from ansible_collections.kops.state_store.plugins.module_utils.store import (
     ABSENT,
     Backend,
+    Check,
     Entry,
     bounded_read,
     http_date_seconds,
+    read_setting,
 )
 
 # Retries for 5xx answers and failed connections, with keystoneauth's doubling delay from 0.5 s (bounded).
@@ -308,6 +310,42 @@ class SwiftBackend(Backend):
 
     def _missing_container(self):
         return NotFound("Swift container '%s' does not exist (%s)" % (self.location.bucket, self.location.render()))
+
+    # -- the container itself ------------------------------------------------------------------
+    def _container_headers(self):
+        response = self._request('HEAD', self._container_url())
+        if response.status_code == 404:
+            raise self._missing_container()
+        if response.status_code not in (200, 204):
+            raise BackendFailure('Swift answered %d to HEAD of the container of %s'
+                                 % (response.status_code, self.location.render()))
+        return response.headers
+
+    def _store_checks(self, environ):
+        """What a container's metadata tells: its read ACL (public or not) and its object versioning. Encryption at
+        rest is a setting of the whole Swift cluster (its encryption middleware), which no container tells."""
+        headers, check = read_setting('container settings', 'a role that may read the container', self._container_headers)
+        if check:
+            return [check]
+        swift = 'swift post %s ' % self.location.bucket
+        read_acl = headers.get('X-Container-Read') or ''
+        public = [grant.strip() for grant in read_acl.split(',') if grant.strip().startswith('.r:')]
+        checks = [Check.finding(
+            'public read', 'high',
+            'the container\'s read ACL (X-Container-Read: %s) lets anyone read every entry, CA keys and secrets '
+            'included' % ','.join(public), "%s--read-acl ''" % swift, read_acl) if public
+            else Check.ok('public read', read_acl or None)]
+        versioned = (headers.get('X-Versions-Enabled', '').lower() == 'true' or headers.get('X-Versions-Location')
+                     or headers.get('X-History-Location'))
+        checks.append(Check.ok('versioning', True) if versioned else Check.finding(
+            'versioning', 'high',
+            'object versioning is off: an overwritten or deleted entry (a config, a keyset, a secret) cannot be '
+            'recovered; kOps\'s documentation strongly recommends a versioned state store',
+            "%s--header 'X-Versions-Enabled: true' (Swift 2.24 or later; on older clusters "
+            "--header 'X-History-Location: <archive container>')" % swift, False))
+        checks.append(Check.not_checked('encryption at rest', 'Swift encrypts at rest for the whole cluster, which no '
+                                                              'container setting tells'))
+        return checks
 
     # -- operations -----------------------------------------------------------------------------
     def _get(self, path, limit):

@@ -39,6 +39,23 @@ def blob_id(data, algorithm):
     return hashlib.new(algorithm, b'blob %d\x00' % len(data) + data).hexdigest()
 
 
+def git_runner(module, author_name='kops.state_store', author_email='kops.state_store@localhost', committer_name=None,
+               committer_email=None):
+    """git through a module's run_command: bytes in and out, a fixed language for parsed output, literal paths, no
+    prompt (a push without credentials fails instead of waiting), the commit identity given."""
+    git = module.get_bin_path('git', required=True)
+    environment = dict(
+        LC_ALL='C', LANGUAGE='C', GIT_TERMINAL_PROMPT='0', GIT_LITERAL_PATHSPECS='1',
+        GIT_AUTHOR_NAME=author_name, GIT_AUTHOR_EMAIL=author_email,
+        GIT_COMMITTER_NAME=committer_name or author_name, GIT_COMMITTER_EMAIL=committer_email or author_email,
+    )
+
+    def run(arguments, data=None):
+        return module.run_command([git] + arguments, data=data, binary_data=True, encoding=None,
+                                  environ_update=environment)
+    return run
+
+
 class Git(object):
     """git in one working tree. ``run(arguments, data)`` runs git with the arguments and ``data`` (bytes or None)
     on its standard input and returns (rc, stdout bytes, stderr bytes)."""

@@ -24,18 +24,6 @@ def unique(prefix):
     return '%s-%d-%d' % (prefix, os.getpid(), next(_names))
 
 
-@pytest.fixture
-def os_environment(swift_environment, monkeypatch):
-    """The process environment of the backend: only tester's OS_* variables (as an openrc file sets them)."""
-    for name in list(os.environ):
-        if name not in swift_environment:
-            monkeypatch.delenv(name)
-    for name, value in swift_environment.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv('HOME', '/nonexistent')  # no ~/.openstack/config or clouds.yaml of the machine
-    return swift_environment
-
-
 @pytest.fixture(scope='session')
 def contract_container(swift_server):
     return unique('contract')
