@@ -15,6 +15,7 @@ import os
 import threading
 import uuid
 from contextlib import contextmanager
+from http.client import IncompleteRead
 
 from ansible_collections.kops.state_store.plugins.module_utils.backends.s3_client import (
     S3Settings,
@@ -243,7 +244,11 @@ class S3Backend(Backend):
         with self._errors(path):
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(path))
             with response['Body'] as body:  # closed early past the limit: the rest is never downloaded
-                data = bounded_read(body.read, self.render(path), limit, response.get('ContentLength'))
+                declared = response.get('ContentLength')
+                data = bounded_read(body.read, self.render(path), limit, declared)
+                if declared is not None and len(data) != declared:
+                    # a body read a piece at a time can end early without a word from botocore
+                    raise IncompleteRead(data, declared - len(data))
                 return data, response['ETag'], response['ResponseMetadata']['HTTPHeaders']
 
     def _read(self, path, limit):

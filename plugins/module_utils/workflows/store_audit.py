@@ -43,7 +43,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster_stor
     DEFAULT_EXPIRES_WITHIN,
     read_keysets,
 )
-from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import ClusterError
+from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import ClusterError, refused_names_warning
 from ansible_collections.kops.state_store.plugins.module_utils.kops.etcd import (
     EtcdError,
     ETCD_CLUSTERS,
@@ -583,7 +583,12 @@ def audit_store(backend, settings=None, clusters=None, now=None, expires_within=
     now = now or datetime.datetime.now(datetime.timezone.utc)
     store_checks = backend.store_checks(environ)
     audit = Audit(backend, settings, now, expires_within, backup_max_age, probe_min_age)
-    present = list_clusters(audit.store)
+    present, refused = list_clusters(audit.store)
+    if refused:
+        store_checks.append(Check.finding(
+            'folders that are not clusters', 'medium', refused_names_warning(refused, audit.store.render()),
+            'rename or remove them: kOps names clusters by DNS names only, and this audit reads nothing in them',
+            len(refused)))
     selected = present if clusters is None else sorted(set(clusters))
     for name in selected:
         if name not in present:
