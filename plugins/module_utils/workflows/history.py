@@ -9,7 +9,8 @@ out, or encrypted in memory before they are written (ansible_vault_file.py): cle
 tree, git or a result.
 
 Every comparison is of contents: a store entry against a snapshot file by git's own blob id of the content,
-an encrypted one by its decrypted content. Restores write with the version each entry was read at
+an encrypted one by its decrypted content. An entry whose listing names the content hash and size of the snapshot's
+file is not read: its content is the file's (read_cluster_entries). Restores write with the version each entry was read at
 (compare-and-swap; a lock entry on backends without it, as the cluster module does).
 """
 
@@ -28,7 +29,7 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import Sta
 from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import config_path, list_clusters
 from ansible_collections.kops.state_store.plugins.module_utils.lock import cluster_lock
 from ansible_collections.kops.state_store.plugins.module_utils.redaction import is_secret, is_secret_location
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, content_hash
 from ansible_collections.kops.state_store.plugins.module_utils.workflows import ansible_vault_file
 from ansible_collections.kops.state_store.plugins.module_utils.workflows.history_repository import (
     HistoryError,
@@ -68,7 +69,12 @@ def excluded(path, exclude):
     return any(fnmatch.fnmatchcase(path, pattern) for pattern in exclude)
 
 
-def read_cluster_entries(backend, cluster, with_secrets, exclude=(), secret_patterns=(), parallel=16):
+def read_cluster_entries(backend, cluster, with_secrets, exclude=(), secret_patterns=(), parallel=16, committed=None):
+    """The cluster's entries as ``ClusterContent``. ``committed``: (git, the cluster's Snapshot in it) or None. An entry whose listing carries a content hash and size that the
+    snapshot's file has is taken from git, not read from the store (as ``aws s3 sync`` trusts a listing); every
+    other entry is read: one the listing tells nothing about (no hash: Vault, an S3 bucket whose ETags are not
+    MD5s, multipart ETags), one whose hash differs (also when the listed hash is presumed, so a mismatch may only
+    mean the ETag is not a content hash), and every encrypted one."""
     content = ClusterContent()
     wanted = []
     for entry in backend.list(cluster, recursive=True):
@@ -80,10 +86,14 @@ def read_cluster_entries(backend, cluster, with_secrets, exclude=(), secret_patt
         if not with_secrets and is_secret_location(backend.location.join(entry.path), entry.path, secret_patterns):
             content.left_out.add(relative)  # never read
         else:
-            wanted.append((entry.path, relative))
+            wanted.append((entry, relative))
+    found = dict(unchanged_in_git(wanted, *committed)) if committed is not None else {}
 
     def read(item):
-        return item[1], read_or_none(backend, item[0])
+        entry, relative = item
+        if relative in found:
+            return relative, (found[relative], entry.version)
+        return relative, read_or_none(backend, entry.path)
 
     with ThreadPoolExecutor(max(1, parallel)) as pool:
         for relative, (data, version) in pool.map(read, wanted):
@@ -96,6 +106,21 @@ def read_cluster_entries(backend, cluster, with_secrets, exclude=(), secret_patt
                 content.entries[relative] = StoreEntry(data, version, secret)
     check_tree_paths(cluster, content.entries)
     return content
+
+
+def unchanged_in_git(listed, git, snapshot):
+    """(path, content) of the ``listed`` (entry, path) whose listed size and content hash the snapshot's plain
+    file (not encrypted, not a link) has: the file's content is the entry's, so the store need not be read."""
+    told = dict((relative, entry) for entry, relative in listed
+                if entry.hash is not None and entry.size is not None and relative in snapshot.files
+                and relative not in snapshot.links and relative not in snapshot.encrypted)
+    if not told:
+        return
+    blobs = git.blobs(snapshot.files[relative] for relative in told)
+    for relative, entry in told.items():
+        data = blobs[snapshot.files[relative]]
+        if len(data) == entry.size and content_hash(data, entry.hash_algorithm) == entry.hash:
+            yield relative, data
 
 
 def check_tree_paths(cluster, paths):
@@ -203,8 +228,11 @@ class History(object):
         self.secret_patterns = list(secret_patterns or ())
         self.parallel = parallel
 
-    def _read(self, cluster, with_secrets):
-        return read_cluster_entries(self.backend, cluster, with_secrets, self.exclude, self.secret_patterns, self.parallel)
+    def _read(self, cluster, with_secrets, committed=None):
+        """The cluster's entries; with ``committed`` (its Snapshot) those the listing shows unchanged from it
+        come from git (snapshot and drift; a restore reads every entry it may write over)."""
+        return read_cluster_entries(self.backend, cluster, with_secrets, self.exclude, self.secret_patterns, self.parallel,
+                                    None if committed is None else (self.git, committed))
 
     def _existing(self, clusters, recorded=()):
         """The store's clusters; fails naming each of ``clusters`` neither in it nor in ``recorded``."""
@@ -228,7 +256,7 @@ class History(object):
         report, files, pairs = {}, {}, {}
         for cluster in selected + gone:
             snapshot = before.get(cluster, Snapshot())
-            content = self._read(cluster, secrets) if cluster in selected else ClusterContent()
+            content = self._read(cluster, secrets, snapshot) if cluster in selected else ClusterContent()
             difference = compare(cluster, content.entries, snapshot, snapshot.files, opener)
             files[cluster] = (self._files(cluster, content, snapshot, difference, opener, secrets)
                               if cluster in selected else None)
@@ -327,7 +355,7 @@ class History(object):
         for cluster in selected:
             snapshot = snapshots.get(cluster, Snapshot())
             compared = secrets and (snapshot.secrets_included or not snapshot.exists)
-            content = self._read(cluster, compared) if cluster in present else ClusterContent()
+            content = self._read(cluster, compared, snapshot) if cluster in present else ClusterContent()
             entries = dict((path, entry) for path, entry in content.entries.items() if compared or not entry.secret)
             recorded = [path for path in snapshot.files if not excluded(path, self.exclude)]
             paths = set(path for path in recorded if compared or path not in snapshot.encrypted)
