@@ -198,7 +198,12 @@ def _comparable(location):
 
 def list_clusters(backend):
     """Cluster names as kOps discovers them: every ``<name>/config`` of the store."""
-    return sorted(entry.path[:-len(CONFIG) - 1] for entry in backend.list('', recursive=True)
+    return clusters_listed(backend.list('', recursive=True))
+
+
+def clusters_listed(entries):
+    """The cluster names of a recursive listing of a whole store (list_clusters)."""
+    return sorted(entry.path[:-len(CONFIG) - 1] for entry in entries
                   if not entry.is_dir and entry.path.count('/') == 1 and entry.path.endswith('/' + CONFIG))
 
 
