@@ -11,9 +11,10 @@ ones included), and for each size, medians of --repeat, every figure from this o
 machine is shared), each command timed whole, start-up included:
 
 - the history playbook into a new repository (first run), then again with nothing changed (no-op);
-- the recipe with every entry, first run (git init included) and no-op;
+- the recipe with every entry (synced into a folder of the repository), first run (git init included) and no-op;
 - the recipe with the secret folders excluded (`--exclude` of pki/, secrets/, private/ and backups/ below each
-  cluster, what the playbook leaves out by default), first run and no-op.
+  cluster, what the playbook leaves out by default), first run and no-op;
+- the floor of any playbook: ansible-playbook running one ping task on localhost.
 
 Every snapshot is checked: its commit holds each public entry of the bucket with equal bytes and no secret one.
 """
@@ -54,10 +55,18 @@ class HistoryBench(MigrationBench):
                 '-e', 'ansible_python_interpreter=%s' % sys.executable,
                 '-e', 'state_store=s3://%s' % bucket, '-e', 'repository=%s' % repository, PLAYBOOK]
 
+    def floor(self):
+        playbook = os.path.join(self.workdir, 'ping.yml')
+        with open(playbook, 'w') as handle:
+            handle.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n')
+        return [os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+                '-e', 'ansible_python_interpreter=%s' % sys.executable, playbook]
+
     def recipe(self, bucket, folder, excluded):
         exclude = ' '.join("--exclude '*/%s/*'" % name for name in SECRET_FOLDERS) if excluded else ''
-        script = ('set -e; git init -q "$1" 2>/dev/null || true; %s s3 sync s3://%s "$1" --endpoint-url %s '
-                  '--only-show-errors --delete --exclude \'.git/*\' %s; cd "$1"; git add -A; git diff --cached --quiet || git commit -q -m snapshot'
+        # the store in a folder of the repository, as the history keeps it: `--delete` never reaches .git
+        script = ('set -e; git init -q "$1" 2>/dev/null || true; %s s3 sync s3://%s "$1/store" --endpoint-url %s '
+                  '--only-show-errors --delete %s; cd "$1"; git add -A; git diff --cached --quiet || git commit -q -m snapshot'
                   % (os.path.join(BIN, 'aws'), bucket, self.server.endpoint, exclude))
         return ['bash', '-c', script, 'recipe', folder]
 
@@ -80,6 +89,7 @@ class HistoryBench(MigrationBench):
         bucket = self.bucket('history')
         entries = self.fill_clusters(bucket, clusters, extra)
         times = dict((name, dict(first=[], noop=[])) for _label, name in RECIPES)
+        times['floor'] = []
         for repetition in range(self.args.repeat):
             commands = dict(
                 history=self.playbook(bucket, os.path.join(self.workdir, 'history-%d-%d' % (clusters, repetition))),
@@ -88,6 +98,7 @@ class HistoryBench(MigrationBench):
             for _label, name in RECIPES:
                 times[name]['first'].append(self.run(commands[name]))
                 times[name]['noop'].append(self.run(commands[name]))
+            times['floor'].append(self.run(self.floor()))
             self.check_snapshot(commands['history'][-2].split('=', 1)[1], bucket, entries)
             for name in ('all', 'public', 'history'):
                 shutil.rmtree(os.path.join(self.workdir, '%s-%d-%d' % (name, clusters, repetition)), ignore_errors=True)
@@ -107,6 +118,8 @@ def report(rows):
             print('| %s | %.1f s | %s |' % (label, ours, ' | '.join(cells)))
     print('\n(ratio: the history playbook\'s time over the recipe\'s; medians of %s runs)'
           % ', '.join('%d at %d clusters' % (len(times['history']['first']), clusters) for clusters, _count, times in rows))
+    print('The floor of any playbook (ansible-playbook, one ping task on localhost), in the same runs: %s'
+          % ', '.join('%.1f s' % median(times['floor']) for _clusters, _count, times in rows))
 
 
 def main():
@@ -127,7 +140,7 @@ def main():
             count, times = bench.measure(clusters, args.extra)
             rows.append((clusters, count, times))
             print('  (%.0f s)' % (time.monotonic() - started), flush=True)
-        report(rows)
+            report(rows)
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)

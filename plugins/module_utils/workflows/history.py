@@ -10,8 +10,8 @@ tree, git or a result.
 
 Every comparison is of contents: a store entry against a snapshot file by git's own blob id of the content,
 an encrypted one by its decrypted content. An entry whose listing names the content hash and size of the snapshot's
-file is not read: its content is the file's (read_cluster_entries). Restores write with the version each entry was read at
-(compare-and-swap; a lock entry on backends without it, as the cluster module does).
+file is not read: its content is the file's (read_cluster_entries). Restores write with the version each entry was
+read at (compare-and-swap; a lock entry on backends without it, as the cluster module does).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -72,11 +72,11 @@ def excluded(path, exclude):
 def read_cluster_entries(backend, cluster, with_secrets, exclude=(), secret_patterns=(), parallel=16, committed=None,
                          listed=None):
     """The cluster's entries as ``ClusterContent``. ``listed``: its entries in a listing already made (None: list
-    them); ``committed``: (git, the cluster's Snapshot in it) or None. An entry whose listing carries a content hash and size that the
-    snapshot's file has is taken from git, not read from the store (as ``aws s3 sync`` trusts a listing); every
-    other entry is read: one the listing tells nothing about (no hash: Vault, an S3 bucket whose ETags are not
-    MD5s, multipart ETags), one whose hash differs (also when the listed hash is presumed, so a mismatch may only
-    mean the ETag is not a content hash), and every encrypted one."""
+    them); ``committed``: (git, the cluster's Snapshot in it) or None. An entry whose listing carries a content
+    hash and size that the snapshot's file has is taken from git, not read from the store (as ``aws s3 sync``
+    trusts a listing); every other entry is read: one the listing tells nothing about (no hash: Vault, an S3
+    bucket whose ETags are not MD5s, multipart ETags), one whose hash differs (also when the listed hash is
+    presumed, so a mismatch may only mean the ETag is not a content hash), and every encrypted one."""
     content = ClusterContent()
     wanted = []
     for entry in backend.list(cluster, recursive=True) if listed is None else listed:
