@@ -50,11 +50,12 @@ def counted_store(s3_bucket, s3_counting_front):
     def make(kms=False):
         bucket = s3_bucket('history-reads')
         if kms:
+            default = {'SSEAlgorithm': 'aws:kms', 'KMSMasterKeyID': 'alias/kops'}
             admin_client(s3_counting_front.target_endpoint).put_bucket_encryption(
-                Bucket=bucket, ServerSideEncryptionConfiguration={'Rules': [{'ApplyServerSideEncryptionByDefault': {
-                    'SSEAlgorithm': 'aws:kms', 'KMSMasterKeyID': 'alias/kops'}}]})
-        return open_store('s3://%s' % bucket, dict(endpoint_url=s3_counting_front.endpoint, access_key='testing',
-                                                    secret_key='testing', region='us-east-1'))
+                Bucket=bucket, ServerSideEncryptionConfiguration={'Rules': [{'ApplyServerSideEncryptionByDefault': default}]})
+        settings = dict(endpoint_url=s3_counting_front.endpoint, access_key='testing', secret_key='testing',
+                        region='us-east-1')
+        return open_store('s3://%s' % bucket, settings)
     return make
 
 
