@@ -86,6 +86,7 @@ bench: setup
 	$(BIN)/python benchmarks/migrate_s3.py
 	$(BIN)/python benchmarks/fleet_upgrade.py
 	$(BIN)/python benchmarks/fleet_report.py --baseline-clusters 10
+	$(BIN)/python benchmarks/history.py
 
 # The quick checks, then sanity (it may install its pinned checkers into .venv, so nothing else runs meanwhile),
 # then three independent streams at once (their output comes whole, stream by stream): the unit and integration

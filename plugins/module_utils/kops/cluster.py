@@ -208,7 +208,12 @@ def _comparable(location):
 def list_clusters(backend):
     """(cluster names, refused names) as kOps discovers clusters: every ``<name>/config`` of the store
     (cluster_folders)."""
-    return cluster_folders(entry.path[:-len(CONFIG) - 1] for entry in backend.list('', recursive=True)
+    return clusters_listed(backend.list('', recursive=True))
+
+
+def clusters_listed(entries):
+    """(cluster names, refused names) of a recursive listing of a whole store (list_clusters)."""
+    return cluster_folders(entry.path[:-len(CONFIG) - 1] for entry in entries
                            if not entry.is_dir and entry.path.count('/') == 1 and entry.path.endswith('/' + CONFIG))
 
 

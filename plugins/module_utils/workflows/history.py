@@ -9,8 +9,9 @@ out, or encrypted in memory before they are written (ansible_vault_file.py): cle
 tree, git or a result.
 
 Every comparison is of contents: a store entry against a snapshot file by git's own blob id of the content,
-an encrypted one by its decrypted content. Restores write with the version each entry was read at
-(compare-and-swap; a lock entry on backends without it, as the cluster module does).
+an encrypted one by its decrypted content. An entry whose listing names the content hash and size of the snapshot's
+file is not read: its content is the file's (read_cluster_entries). Restores write with the version each entry was
+read at (compare-and-swap; a lock entry on backends without it, as the cluster module does).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,11 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.kops.state_store.plugins.module_utils.entries import diff_text, read_or_none, write_expectation
 from ansible_collections.kops.state_store.plugins.module_utils.errors import StateStoreError
-from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import config_path, list_clusters
+from ansible_collections.kops.state_store.plugins.module_utils.kops.cluster import clusters_listed, config_path
 from ansible_collections.kops.state_store.plugins.module_utils.kops.documents import refused_names_warning
 from ansible_collections.kops.state_store.plugins.module_utils.lock import cluster_lock
 from ansible_collections.kops.state_store.plugins.module_utils.redaction import is_secret, is_secret_location
-from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT
+from ansible_collections.kops.state_store.plugins.module_utils.store import ABSENT, content_hash
 from ansible_collections.kops.state_store.plugins.module_utils.workflows import ansible_vault_file
 from ansible_collections.kops.state_store.plugins.module_utils.workflows.history_repository import (
     HistoryError,
@@ -69,10 +70,17 @@ def excluded(path, exclude):
     return any(fnmatch.fnmatchcase(path, pattern) for pattern in exclude)
 
 
-def read_cluster_entries(backend, cluster, with_secrets, exclude=(), secret_patterns=(), parallel=16):
+def read_cluster_entries(backend, cluster, with_secrets, exclude=(), secret_patterns=(), parallel=16, committed=None,
+                         listed=None):
+    """The cluster's entries as ``ClusterContent``. ``listed``: its entries in a listing already made (None: list
+    them); ``committed``: (git, the cluster's Snapshot in it) or None. An entry whose listing carries a content
+    hash and size that the snapshot's file has is taken from git, not read from the store (as ``aws s3 sync``
+    trusts a listing); every other entry is read: one the listing tells nothing about (no hash: Vault, an S3
+    bucket whose ETags are not MD5s, multipart ETags), one whose hash differs (also when the listed hash is
+    presumed, so a mismatch may only mean the ETag is not a content hash), and every encrypted one."""
     content = ClusterContent()
     wanted = []
-    for entry in backend.list(cluster, recursive=True):
+    for entry in backend.list(cluster, recursive=True) if listed is None else listed:
         if entry.is_dir:
             continue
         relative = entry.path[len(cluster) + 1:]
@@ -81,10 +89,14 @@ def read_cluster_entries(backend, cluster, with_secrets, exclude=(), secret_patt
         if not with_secrets and is_secret_location(backend.location.join(entry.path), entry.path, secret_patterns):
             content.left_out.add(relative)  # never read
         else:
-            wanted.append((entry.path, relative))
+            wanted.append((entry, relative))
+    found = dict(unchanged_in_git(wanted, *committed)) if committed is not None else {}
 
     def read(item):  # copied into the repository whole, of any size (etcd backups, when secrets are recorded)
-        return item[1], read_or_none(backend, item[0], None)
+        entry, relative = item
+        if relative in found:
+            return relative, (found[relative], entry.version)
+        return relative, read_or_none(backend, entry.path, None)
 
     with ThreadPoolExecutor(max(1, parallel)) as pool:
         for relative, (data, version) in pool.map(read, wanted):
@@ -97,6 +109,21 @@ def read_cluster_entries(backend, cluster, with_secrets, exclude=(), secret_patt
                 content.entries[relative] = StoreEntry(data, version, secret)
     check_tree_paths(cluster, content.entries)
     return content
+
+
+def unchanged_in_git(listed, git, snapshot):
+    """(path, content) of the ``listed`` (entry, path) whose listed size and content hash the snapshot's plain
+    file (not encrypted, not a link) has: the file's content is the entry's, so the store need not be read."""
+    told = dict((relative, entry) for entry, relative in listed
+                if entry.hash is not None and entry.size is not None and relative in snapshot.files
+                and relative not in snapshot.links and relative not in snapshot.encrypted)
+    if not told:
+        return
+    blobs = git.blobs(snapshot.files[relative] for relative in told)
+    for relative, entry in told.items():
+        data = blobs[snapshot.files[relative]]
+        if len(data) == entry.size and content_hash(data, entry.hash_algorithm) == entry.hash:
+            yield relative, data
 
 
 def check_tree_paths(cluster, paths):
@@ -205,26 +232,34 @@ class History(object):
         self.parallel = parallel
         self.warnings = []
 
-    def _read(self, cluster, with_secrets):
-        return read_cluster_entries(self.backend, cluster, with_secrets, self.exclude, self.secret_patterns, self.parallel)
+    def _read(self, cluster, with_secrets, committed=None, listed=None):
+        """The cluster's entries; with ``committed`` (its Snapshot) those the listing shows unchanged from it
+        come from git (snapshot and drift; a restore reads every entry it may write over)."""
+        return read_cluster_entries(self.backend, cluster, with_secrets, self.exclude, self.secret_patterns, self.parallel,
+                                    None if committed is None else (self.git, committed), listed)
 
     def _existing(self, clusters, recorded=()):
-        """The store's clusters; fails naming each of ``clusters`` neither in it nor in ``recorded``."""
-        present, refused = list_clusters(self.backend)
+        """(the store's clusters, {cluster: its entries}) from one listing of the whole store; fails naming each of
+        ``clusters`` neither in it nor in ``recorded``."""
+        listing = {}
+        entries = self.backend.list('', recursive=True)
+        for entry in entries:
+            listing.setdefault(entry.path.split('/', 1)[0], []).append(entry)
+        present, refused = clusters_listed(entries)
         if refused:  # never a folder of the repository
             self.warnings.append(refused_names_warning(refused, self.backend.render()))
         missing = [name for name in clusters if name not in present and name not in recorded]
         if missing:
             raise HistoryError('no cluster %s in %s (no %s)' % (
                 ', '.join(missing), self.backend.render(), ', '.join(config_path(name) for name in missing)))
-        return present
+        return present, listing
 
     def snapshot(self, clusters=(), secrets=False, check_mode=False, diff=False):
         """Record the clusters (default: every cluster of the store; then clusters gone from the store are
         recorded as removed) in one commit, only when something changed."""
         initialised = not self.git.is_repository()
         head = None if initialised else self.git.head()
-        present = self._existing(clusters)
+        present, listing = self._existing(clusters)
         before = read_snapshots(self.git, head, self.folder)
         selected = sorted(clusters or present)
         gone = [] if clusters else sorted(set(before) - set(present))
@@ -232,7 +267,7 @@ class History(object):
         report, files, pairs = {}, {}, {}
         for cluster in selected + gone:
             snapshot = before.get(cluster, Snapshot())
-            content = self._read(cluster, secrets) if cluster in selected else ClusterContent()
+            content = self._read(cluster, secrets, snapshot, listing[cluster]) if cluster in selected else ClusterContent()
             difference = compare(cluster, content.entries, snapshot, snapshot.files, opener)
             files[cluster] = (self._files(cluster, content, snapshot, difference, opener, secrets)
                               if cluster in selected else None)
@@ -324,14 +359,14 @@ class History(object):
         """Which entries of the store differ from the commit, per cluster; writes nothing."""
         commit = self._commit(revision)
         snapshots = read_snapshots(self.git, commit, self.folder)
-        present = self._existing(clusters, snapshots)
+        present, listing = self._existing(clusters, snapshots)
         selected = sorted(clusters or set(present) | set(snapshots))
         opener = Opener(self.git, self.password if secrets else None, commit)
         report, pairs = {}, {}
         for cluster in selected:
             snapshot = snapshots.get(cluster, Snapshot())
             compared = secrets and (snapshot.secrets_included or not snapshot.exists)
-            content = self._read(cluster, compared) if cluster in present else ClusterContent()
+            content = self._read(cluster, compared, snapshot, listing[cluster]) if cluster in present else ClusterContent()
             entries = dict((path, entry) for path, entry in content.entries.items() if compared or not entry.secret)
             recorded = [path for path in snapshot.files if not excluded(path, self.exclude)]
             paths = set(path for path in recorded if compared or path not in snapshot.encrypted)

@@ -228,6 +228,22 @@ def test_someone_elses_edit_in_the_folder_is_put_back(store, repository):
     assert git(repository, 'status', '--porcelain') == ''
 
 
+def test_a_file_committed_by_hand_is_compared_by_content_not_trusted(store, repository):
+    """Entries the listing shows unchanged come from git only when the committed file hashes as the listing says:
+    a file someone committed over the snapshot (same size) is found changed and the store's content recorded."""
+    put_cluster(store, 'a.example.com')
+    history(store, repository).snapshot()
+    edited = os.path.join(repository, store_folder(store.location), 'a.example.com', 'kops-version.txt')
+    with open(edited, 'w') as handle:
+        handle.write('9.99.9')
+    git(repository, 'commit', '-q', '-am', 'edited by hand')
+    again = history(store, repository).snapshot()
+    assert again['changed'] and again['clusters']['a.example.com']['changed'] == ['kops-version.txt']
+    assert history(store, repository).drift()['drifted'] == []
+    with open(edited, 'rb') as handle:
+        assert handle.read() == b'1.30.4'
+
+
 def test_entries_that_are_also_folders_are_refused(repository):
     store = open_store('memfs://history-clash')  # like S3, it can hold an entry and a folder of the same name
     put_cluster(store, 'a.example.com')
