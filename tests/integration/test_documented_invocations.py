@@ -576,3 +576,31 @@ def test_node_size_command(world):
     assert 'nodes-us-east-1a: m4.large' in output
     # its store is demo/state-store next to the playbooks folder it was run from
     assert (world.work / 'demo' / 'state-store' / CLUSTER / 'config').exists()
+
+
+# -- the fleet health report (docs/health.md, playbooks/fleet_report.yml) ------------------------------------------
+
+def test_fleet_report_commands(world, stores, tmp_path):
+    store = stores(bucket(world, 'my-kops-state'))
+    seed(store)
+    seed(store, 'dev.example.com')
+    before = tree(store)
+    reports = world.replace('/srv/reports', tmp_path / 'srv-reports')
+    # a fresh moto bucket keeps no versions: a high finding, and fail_at is high unless told
+    world.run('ansible-playbook playbooks/fleet_report.yml -e state_store=s3://my-kops-state -e report_dir=/srv/reports',
+              rc=2)
+    markdown = open(os.path.join(reports, 'fleet-report.md')).read()
+    assert CLUSTER in markdown and 'dev.example.com' in markdown and 'versioning' in markdown
+
+    inventory_source(world, 'clusters.kops.yml', world.replacements['s3://my-kops-state'])
+    world.run('ansible-playbook -i clusters.kops.yml playbooks/fleet_report.yml -e report_dir=reports -e fail_at=critical')
+    assert CLUSTER in (world.work / 'reports' / 'fleet-report.md').read_text()
+
+    prod = stores(bucket(world, 'prod-kops-state'))
+    seed(prod, 'prod.example.com')
+    world.run('ansible-playbook playbooks/fleet_report.yml -e report_dir=reports -e \'{"clusters": [{"name": '
+              '"prod.example.com", "state_store": "s3://prod-kops-state"}, "dev.example.com"]}\'', rc=2,
+              environment=dict(KOPS_STATE_STORE=world.replacements['s3://my-kops-state']))
+    markdown = (world.work / 'reports' / 'fleet-report.md').read_text()
+    assert 'prod.example.com' in markdown and 'dev.example.com' in markdown and CLUSTER not in markdown
+    assert tree(store) == before  # a report writes nothing
