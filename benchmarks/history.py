@@ -19,7 +19,6 @@ machine is shared), each command timed whole, start-up included:
 Every snapshot is checked: its commit holds each public entry of the bucket with equal bytes and no secret one.
 """
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from migrate_s3 import MigrationBench  # noqa: E402  (same server, clusters and tools)
+from migrate_s3 import MigrationBench, fleet_parser  # noqa: E402  (same server, clusters and tools)
 from sync_s3 import BIN, REPO, median  # noqa: E402
 from servers.moto import MotoServer  # noqa: E402
 
@@ -123,11 +122,7 @@ def report(rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--clusters', type=int, nargs='+', default=[10, 100])
-    parser.add_argument('--extra', type=int, default=195, help='entries per cluster besides config and instance groups')
-    parser.add_argument('--repeat', type=int, default=3)
-    args = parser.parse_args()
+    args = fleet_parser(__doc__).parse_args()
     args.parallel = 16
     workdir = tempfile.mkdtemp(prefix='kops-history-bench-')
     server = MotoServer()

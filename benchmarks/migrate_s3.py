@@ -136,11 +136,17 @@ def report(clusters, count, times):
           % (median(role['check']), median(role['check']) / median(role['second'])))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
+def fleet_parser(doc):
+    """The options of the benchmarks over a fleet of clusters on moto: how many clusters, entries, repeats."""
+    parser = argparse.ArgumentParser(description=doc.split('\n', maxsplit=1)[0])
     parser.add_argument('--clusters', type=int, nargs='+', default=[10, 100])
     parser.add_argument('--extra', type=int, default=195, help='entries per cluster besides config and instance groups')
     parser.add_argument('--repeat', type=int, default=3)
+    return parser
+
+
+def main():
+    parser = fleet_parser(__doc__)
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory run')
     args = parser.parse_args()
     args.parallel = 16
