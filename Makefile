@@ -26,14 +26,15 @@ setup: $(BIN)/.installed $(COLLECTIONS)/ansible_collections/kops/state_store
 
 # The demo needs ansible-core alone (the file:// backend needs nothing more: PyYAML and cryptography come with it),
 # at the tests' pins; a .venv that make setup filled has them already, and make setup later adds everything else.
-# Quick: the venv gets no pip of its own when the system's pip can install into it (--python, pip 22.3+), and
-# nothing is byte-compiled ahead (Python compiles what it imports); -qq shows pip's errors only.
+# Quick: the venv gets no pip of its own when the system's pip can install into it (--python, pip 22.3+); pip
+# byte-compiles what it installs, so later runs do not compile ansible-core again where PYTHONDONTWRITEBYTECODE keeps
+# Python from caching what it imports; -qq shows pip's errors only.
 $(BIN)/.demo-installed: requirements-dev.txt
 	@if [ ! -e $(BIN)/.installed ]; then \
 	  $(PYTHON) -m venv --without-pip $(VENV) && \
 	  if $(PYTHON) -m pip --python $(BIN)/python --version >/dev/null 2>&1; then pip="$(PYTHON) -m pip --python $(BIN)/python"; \
 	  else $(BIN)/python -m ensurepip >/dev/null && pip="$(BIN)/python -m pip"; fi && \
-	  $$pip install -qq --no-compile $$(grep -E '^(ansible-core|cryptography)==' requirements-dev.txt); \
+	  $$pip install -qq $$(grep -E '^(ansible-core|cryptography)==' requirements-dev.txt); \
 	fi
 	@touch $@
 
