@@ -126,9 +126,9 @@ def measure_inventory(fleet, server, environment, workdir, repeat):
         for name, configuration in (('plugin', fleet.inventory), ('some_fields', fleet.some_fields)):
             plugin = measured_run([INVENTORY, '-i', configuration, '--list'], environment, workdir)
             listed = json.loads(plugin.stdout)
-            if sorted(listed['_meta']['hostvars']) != fleet.names:
-                sys.exit('the inventory listed %d clusters, not the %d laid out' % (len(listed['_meta']['hostvars']),
-                                                                                   len(fleet.names)))
+            hosts = sorted(listed['_meta']['hostvars'])
+            if hosts != fleet.names:
+                sys.exit('the inventory listed %d clusters, not the %d laid out' % (len(hosts), len(fleet.names)))
             runs[name].append(plugin)
             if name == 'plugin' and not run:
                 fleet.write_static_with_vars(listed)
@@ -136,9 +136,9 @@ def measure_inventory(fleet, server, environment, workdir, repeat):
         runs['static_with_vars'].append(measured_run([INVENTORY, '-i', fleet.static_with_vars, '--list'], environment,
                                                      workdir))
         listed = measured_run(listing, environment, workdir)
-        if len(listed.stdout.splitlines()) != fleet.entries:
-            sys.exit('aws s3 ls listed %d entries, not the %d of %s' % (len(listed.stdout.splitlines()),
-                                                                       fleet.entries, fleet.location))
+        count = len(listed.stdout.splitlines())
+        if count != fleet.entries:
+            sys.exit('aws s3 ls listed %d entries, not the %d of %s' % (count, fleet.entries, fleet.location))
         runs['listing'].append(listed)
         runs['requests'].append(fleet.read_by_boto3(server, READERS))
     return runs
