@@ -19,6 +19,7 @@ from servers.moto import clean_aws_environment
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(REPO, 'build', 'collections')
 ANSIBLE_INVENTORY = os.path.join(os.path.dirname(sys.executable), 'ansible-inventory')
+MARK = 'Quoted-Stored-Text'  # stored text no message may show
 
 
 def listed_inventory(output):
@@ -125,6 +126,53 @@ def test_a_bad_cluster_on_s3_is_a_warning_naming_it(tmp_path, two_stores, aws_en
         environment, ANSIBLE_INVENTORY_UNPARSED_FAILED='true'))
     assert strict.returncode != 0
     assert 'strict_clusters' in strict.stderr and 'broken.example.com/config' in strict.stderr, strict.stderr
+
+
+def test_oversized_hostile_and_broken_clusters_on_s3_are_each_a_warning(tmp_path, two_stores, aws_environment):
+    """A config past max_entry_size is not read; a config nested past the parser's depth, one whose aliases repeat
+    past their bound, one that is no UTF-8 and an instance group whose !!int is no number are each refused: every one
+    leaves its cluster out with a warning naming the entry (line and column where the parser gives them) and quoting
+    nothing stored, and the other clusters are listed; strict_clusters fails naming each."""
+    s3_location, s3 = two_stores[:2]
+    header = 'apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata: {name: %s}\n'
+    aliases = ''.join('l%d: &l%d [%s]\n' % (level, level, ', '.join(['*l%d' % (level - 1)] * 8 if level else [MARK] * 8))
+                      for level in range(8))
+    lay_out(s3, 'minimal-aws.yaml', 'big.example.com')
+    s3.write('big.example.com/config', s3.read('big.example.com/config')[0] + b'# ' + b'x' * 20000 + b'\n')
+    lay_out(s3, 'minimal-aws.yaml', 'group.example.com')
+    s3.write('group.example.com/instancegroup/nodes-us-test-1a', (
+        'apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata: {name: nodes-us-test-1a}\n'
+        'spec:\n  maxSize: !!int %s\n' % MARK).encode())
+    s3.write('deep.example.com/config', (header % 'deep.example.com' + 'spec: ' + '[' * 5000 + MARK).encode())
+    s3.write('bomb.example.com/config', (header % 'bomb.example.com' + 'spec:\n' + ''.join(
+        '  ' + line + '\n' for line in aliases.splitlines())).encode())
+    s3.write('binary.example.com/config', (header % 'binary.example.com').encode() + b'spec: {a: \xff\xfe}\n')
+    environment = dict(AWS_ACCESS_KEY_ID='testing', AWS_SECRET_ACCESS_KEY='testing', AWS_REGION='us-east-1',
+                       AWS_ENDPOINT_URL=aws_environment['AWS_ENDPOINT_URL'])
+    config = dict(plugin='kops.state_store.clusters', state_stores=[s3_location], max_entry_size=16384)
+    listed = ansible_inventory(tmp_path, config, '--list', environment=environment)
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(listed_inventory(listed.stdout)['_meta']['hostvars']) == [
+        'ha.example.com', 'minimal-aws.example.com', 'minimal-gce.example.com']
+    stderr = ' '.join(listed.stderr.replace('[WARNING]:', ' ').split())
+    assert MARK not in listed.stderr
+    size = len(s3.read('big.example.com/config')[0])
+    for name, problem in [
+            ('big.example.com', 'config is %d bytes, more than max_entry_size allows (16384 bytes); it was not read'
+             % size),
+            ('binary.example.com', 'config is not valid YAML: a value cannot be read (ReaderError)'),
+            ('bomb.example.com', 'config is not valid YAML at line 1, column 1: its aliases repeat more than 100000 '
+                                 'nodes'),
+            ('deep.example.com', 'config is not valid YAML: it is nested too deeply'),
+            ('group.example.com', 'instancegroup/nodes-us-test-1a is not valid YAML at line 5, column 12: a value '
+                                  'cannot be read as its tag says (ValueError)')]:
+        assert 'cluster %s left out: %s/%s' % (s3.render(name), s3.render(name), problem) in stderr, stderr
+
+    strict = ansible_inventory(tmp_path, dict(config, strict_clusters=True), '--list', environment=dict(
+        environment, ANSIBLE_INVENTORY_UNPARSED_FAILED='true'))
+    assert strict.returncode != 0 and MARK not in strict.stderr
+    for name in ('big', 'binary', 'bomb', 'deep', 'group'):
+        assert '%s.example.com/' % name in strict.stderr, strict.stderr
 
 
 def test_other_file_names_are_not_taken(tmp_path, two_stores):

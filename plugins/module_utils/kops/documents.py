@@ -20,6 +20,9 @@ from ansible_collections.kops.state_store.plugins.module_utils.errors import Sta
 API_VERSION = 'kops.k8s.io/v1alpha2'
 #: how many nodes the aliases of one entry may add to it, written out (its own nodes are bounded by its size)
 ALIAS_EXPANSION = 100000
+#: levels of nesting a libyaml that bounds nesting refuses (it stops at 1000)
+NESTING_PROBE = 5000
+_LOADERS = {}  # (timestamps_as_text, fast) -> loader class
 # kOps's rule for a cluster name (pkg/apis/kops/validation, IsDNS1123Subdomain): lowercase letters, digits, '-' and
 # '.', every label starting and ending with a letter or digit, at most 253 characters
 _DNS_LABEL = '[a-z0-9](?:[-a-z0-9]*[a-z0-9])?'
@@ -68,22 +71,41 @@ def _repeated_nodes(root, yaml):
     return written_out[id(root)] - len(written_out)
 
 
-def _loader(timestamps_as_text=True):
+def _parser(yaml, fast):
+    """With ``fast``, PyYAML's libyaml loader when it bounds nesting itself, else its Python one. libyaml parses ten
+    times faster, and since 0.2.6 refuses a document nested deeper than 1000 levels (the Python loader stops at
+    Python's recursion limit); an older libyaml composes a document in C as deep as its text nests, which a stored
+    entry of a few megabytes of brackets would turn into a crash: it is tried once per process on NESTING_PROBE
+    levels."""
+    loader = getattr(yaml, 'CSafeLoader', None) if fast else None
+    if loader is None:
+        return yaml.SafeLoader
+    try:
+        yaml.load('[' * NESTING_PROBE + ']' * NESTING_PROBE, Loader=loader)
+    except yaml.YAMLError:
+        return loader
+    return yaml.SafeLoader
+
+
+def _loader(timestamps_as_text=True, fast=True):
+    key = (timestamps_as_text, fast)
+    if key in _LOADERS:
+        return _LOADERS[key]
     yaml = _yaml()
 
-    class Loader(yaml.SafeLoader):
+    class Loader(_parser(yaml, fast)):
         """Safe loader bounding aliases; with ``timestamps_as_text``, keeping timestamps as the strings kOps wrote
         (creationTimestamp)."""
 
         repeated = 0  # by the aliases of the documents composed so far: the bound is the whole entry's
 
-        def compose_document(self):
-            node = super(Loader, self).compose_document()
+        def construct_document(self, node):
+            """Each composed document's aliases counted before any value is built from it."""
             self.repeated += _repeated_nodes(node, yaml)
             if self.repeated > ALIAS_EXPANSION:
                 raise yaml.composer.ComposerError(None, None, 'its aliases repeat more than %d nodes (kOps writes no '
                                                   'aliases)' % ALIAS_EXPANSION, node.start_mark)
-            return node
+            return super(Loader, self).construct_document(node)
 
         def construct_object(self, node, deep=False):
             """A constructor's own error (int() of a !!int that is no number quotes the text) as a YAML error at
@@ -101,6 +123,7 @@ def _loader(timestamps_as_text=True):
             (first, [(tag, regexp) for tag, regexp in resolvers if tag != 'tag:yaml.org,2002:timestamp'])
             for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
         )
+    _LOADERS[key] = Loader  # made once per process: a race makes it twice, harmlessly
     return Loader
 
 
@@ -127,11 +150,20 @@ def yaml_documents(data, what, timestamps_as_text=True, error_type=None):
     ClusterError) names ``what``, the line and the column of a problem, never the text. With
     ``timestamps_as_text=False``, timestamps become datetimes as PyYAML's safe_load makes them."""
     yaml = _yaml()
+    loader = _loader(timestamps_as_text)
     try:
-        return list(yaml.load_all(data, Loader=_loader(timestamps_as_text)))
+        return list(yaml.load_all(data, Loader=loader))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         # YAMLError, RecursionError (nested too deeply), and whatever a constructor let through: all the document's
-        raise (error_type or ClusterError)(parse_error_message(what, 'YAML', exc))
+        error = exc
+    if not issubclass(loader, yaml.SafeLoader):
+        # libyaml words its errors its own way: the Python parser's, the same with or without libyaml, unless it
+        # takes the document (then libyaml's refusal stands)
+        try:
+            list(yaml.load_all(data, Loader=_loader(timestamps_as_text, fast=False)))
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            error = exc
+    raise (error_type or ClusterError)(parse_error_message(what, 'YAML', error))
 
 
 def load_documents(data, what):
