@@ -2,15 +2,17 @@
 """Benchmark of kops.state_store.sync against the tools a user would otherwise reach for.
 
 Run (from the repository root, after `make setup`):   make bench
-or:   .venv/bin/python benchmarks/sync_s3.py [--entries 2000] [--repeat 3] [--parallel 16] [--memory-entries 20000]
+or:   .venv/bin/python benchmarks/sync_s3.py [--entries 2000 20000] [--repeat 3] [--parallel 16] [--memory-entries 20000]
 
 Everything runs against one moto server on 127.0.0.1 started here, and every figure printed comes from
 this one run (the machine is shared and noisy: compare the ratios, not the absolute times):
 
-- S3 -> S3, first run into an empty bucket and second run with nothing to copy: the module through
-  ansible-playbook (its start-up counts), `aws s3 sync`, `rclone sync --checksum --fast-list`, and the
-  server's own limit: a plain boto3 loop doing the same GET + PUT copies with the same parallelism;
-- file -> S3 (a local store pushed to a bucket): the module vs `aws s3 sync`;
+- S3 -> S3 at each size of --entries, first run into an empty bucket and second run with nothing to copy:
+  the module through ansible-playbook (its start-up counts), `aws s3 sync`, `rclone sync --checksum
+  --fast-list`, and the server's own limit: a plain boto3 loop doing the same GET + PUT copies with the same
+  parallelism. The tools take turns going first, and each destination is removed once measured, so that
+  every tool meets a server holding as many objects (moto slows down as it holds more);
+- file -> S3 (a local store pushed to a bucket) at the first size: the module vs `aws s3 sync`;
 - the peak memory (largest resident set of ansible-playbook and the module) of a file -> S3 sync of
   --memory-entries: the first run copying every entry, then the second listing both sides in full.
 
@@ -72,6 +74,14 @@ class Bench(object):
         bucket = '%s-%s' % (name, uuid.uuid4().hex[:10])
         self.client.create_bucket(Bucket=bucket)
         return bucket
+
+    def remove_bucket(self, bucket):
+        """Empty and delete a bucket, so that the server holds no more objects than the next run needs."""
+        for page in self.client.get_paginator('list_objects_v2').paginate(Bucket=bucket):
+            keys = [dict(Key=item['Key']) for item in page.get('Contents', [])]
+            if keys:
+                self.client.delete_objects(Bucket=bucket, Delete=dict(Objects=keys, Quiet=True))
+        self.client.delete_bucket(Bucket=bucket)
 
     def entries(self, count, seed=7):
         generator = random.Random(seed)
@@ -144,21 +154,26 @@ class Bench(object):
         return time.monotonic() - started
 
     # -- measurements ---------------------------------------------------------------------------
-    def s3_to_s3(self, source_bucket):
-        tools = (('module', self.module_command), ('aws s3 sync', self.aws_command), ('rclone', self.rclone_command))
+    def s3_to_s3(self, source_bucket, count):
+        """{tool: {'first': [seconds], 'second': [seconds]}}: each repetition starts with the next tool, so that
+        none always runs first; each destination is removed once checked."""
+        tools = (('module', self.module_command), ('aws s3 sync', self.aws_command), ('rclone', self.rclone_command),
+                 ('boto3 loop', None))
         times = dict((name, dict(first=[], second=[])) for name, _command in tools)
-        times['boto3 loop'] = dict(first=[], second=[])
         for repetition in range(self.args.repeat):
-            for name, command in tools:
+            turn = repetition % len(tools)
+            for name, command in tools[turn:] + tools[:turn]:
                 dest_bucket = self.bucket('dst')
                 src, dest = 's3://%s' % source_bucket, 's3://%s' % dest_bucket
-                times[name]['first'].append(self.run(command(src, dest)))
+                if command is None:
+                    times[name]['first'].append(self.boto3_loop(source_bucket, dest_bucket))
+                else:
+                    times[name]['first'].append(self.run(command(src, dest)))
                 self.check_equal(source_bucket, dest_bucket)
-                times[name]['second'].append(self.run(command(src, dest)))
-            dest_bucket = self.bucket('dst')
-            times['boto3 loop']['first'].append(self.boto3_loop(source_bucket, dest_bucket))
-            self.check_equal(source_bucket, dest_bucket)
-            print('  S3 -> S3 repetition %d done' % (repetition + 1), flush=True)
+                if command is not None:
+                    times[name]['second'].append(self.run(command(src, dest)))
+                self.remove_bucket(dest_bucket)
+            print('  S3 -> S3, %d entries, repetition %d done' % (count, repetition + 1), flush=True)
         return times
 
     def file_to_s3(self, folder):
@@ -166,10 +181,12 @@ class Bench(object):
         times = dict((name, dict(first=[], second=[])) for name, _command in tools)
         for repetition in range(self.args.repeat):
             for name, command in tools:
-                dest = 's3://%s' % self.bucket('up')
+                dest_bucket = self.bucket('up')
+                dest = 's3://%s' % dest_bucket
                 src = 'file://%s' % folder if name == 'module' else folder
                 times[name]['first'].append(self.run(command(src, dest)))
                 times[name]['second'].append(self.run(command(src, dest)))
+                self.remove_bucket(dest_bucket)
             print('  file -> S3 repetition %d done' % (repetition + 1), flush=True)
         return times
 
@@ -209,9 +226,24 @@ def report(title, times, reference_names):
         print(line)
 
 
+def summary(rows):
+    """The module against `aws s3 sync`, S3 -> S3, one line per size (a Markdown table)."""
+    print('\n| S3 -> S3 | module, first run | `aws s3 sync`, first run | ratio | module, no-op | '
+          '`aws s3 sync`, no-op | ratio |')
+    print('|---|---|---|---|---|---|---|')
+    for count, times in rows:
+        module, aws = times['module'], times['aws s3 sync']
+        cells = []
+        for run in ('first', 'second'):
+            ours, theirs = median(module[run]), median(aws[run])
+            cells.append('%.2f s | %.2f s | %.2fx' % (ours, theirs, ours / theirs))
+        print('| %s entries | %s |' % (format(count, ','), ' | '.join(cells)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--entries', type=int, default=2000)
+    parser.add_argument('--entries', type=int, nargs='+', default=[2000, 20000],
+                        help='sizes of the S3 -> S3 measurements; file -> S3 is measured at the first')
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--parallel', type=int, default=16)
     parser.add_argument('--memory-entries', type=int, default=20000, help='0 skips the memory measurement')
@@ -223,19 +255,24 @@ def main():
     server = MotoServer()
     try:
         bench = Bench(args, server, workdir)
-        print('moto server %s; %d entries of 1-4 KiB; parallel %d' % (server.endpoint, args.entries, args.parallel))
+        print('moto server %s; %s entries of 1-4 KiB; parallel %d'
+              % (server.endpoint, ', '.join(format(count, ',') for count in args.entries), args.parallel))
         if not args.memory_only:
-            source_bucket = bench.bucket('src')
-            bench.fill_bucket(source_bucket, args.entries)
-            s3_times = bench.s3_to_s3(source_bucket)
+            rows = []
+            for count in args.entries:
+                source_bucket = bench.bucket('src')
+                bench.fill_bucket(source_bucket, count)
+                s3_times = bench.s3_to_s3(source_bucket, count)
+                bench.remove_bucket(source_bucket)
+                report('S3 -> S3, %s entries' % format(count, ','), s3_times, ('aws s3 sync', 'rclone', 'boto3 loop'))
+                fastest_noop = min(median(s3_times['aws s3 sync']['second']), median(s3_times['rclone']['second']))
+                print('  module no-op / fastest no-op of aws and rclone: %.2fx'
+                      % (median(s3_times['module']['second']) / fastest_noop))
+                rows.append((count, s3_times))
             folder = os.path.join(workdir, 'local-store')
-            bench.fill_folder(folder, args.entries)
-            file_times = bench.file_to_s3(folder)
-            report('S3 -> S3', s3_times, ('aws s3 sync', 'rclone', 'boto3 loop'))
-            fastest_noop = min(median(s3_times['aws s3 sync']['second']), median(s3_times['rclone']['second']))
-            print('  module no-op / fastest no-op of aws and rclone: %.2fx'
-                  % (median(s3_times['module']['second']) / fastest_noop))
-            report('file -> S3', file_times, ('aws s3 sync',))
+            bench.fill_folder(folder, args.entries[0])
+            report('file -> S3, %s entries' % format(args.entries[0], ','), bench.file_to_s3(folder), ('aws s3 sync',))
+            summary(rows)
         if args.memory_entries:
             for run, (peak, elapsed) in zip(('first', 'second (no-op)'), bench.peak_memory()):
                 print('\nPeak memory of a %d-entry file -> S3 sync through ansible-playbook, %s run: %.0f MiB (%.1f s)'

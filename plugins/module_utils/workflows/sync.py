@@ -19,7 +19,7 @@ import bisect
 import fnmatch
 import os
 import threading
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.kops.state_store.plugins.module_utils.entries import write_expectation
 from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, NotFound
@@ -233,26 +233,39 @@ class Sync(object):
         self.report.record_delete(dest_entry.path)
 
     def _run_parallel(self, work):
-        """Run (function, *arguments) items on the pool, a bounded window of them submitted at a time;
-        the first error cancels what has not started."""
+        """Run (function, *arguments) items on ``parallel`` workers, each taking the next item when done with
+        the last (nothing is queued, and this thread only waits); after the first error, or an interruption of
+        this thread, no worker starts another item, and the first error is raised."""
         if not work:
             return
-        window = self.parallel * 4
-        pending = set()
+        items = iter(work)
+        lock = threading.Lock()
+        errors = []
+
+        def worker():
+            while True:
+                with lock:
+                    item = None if errors else next(items, None)
+                if item is None:
+                    return
+                try:
+                    item[0](*item[1:])
+                except BaseException as exc:
+                    with lock:
+                        errors.append(exc)
+                    return
+
         with ThreadPoolExecutor(min(self.parallel, len(work))) as pool:
+            workers = [pool.submit(worker) for _number in range(min(self.parallel, len(work)))]
             try:
-                for item in work:
-                    if len(pending) >= window:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for future in done:
-                            future.result()
-                    pending.add(pool.submit(item[0], *item[1:]))
-                for future in as_completed(pending):
+                for future in workers:
                     future.result()
-            except BaseException:
-                for future in pending:
-                    future.cancel()
+            except BaseException as exc:
+                with lock:
+                    errors.append(exc)
                 raise
+        if errors:
+            raise errors[0]
 
     def verify(self):
         """List the destination again: every selected source entry must be there with equal content

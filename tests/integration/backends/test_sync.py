@@ -9,7 +9,7 @@ import uuid
 import boto3
 import pytest
 
-from ansible_collections.kops.state_store.plugins.module_utils.errors import BadLocation, NotFound, PreconditionFailed
+from ansible_collections.kops.state_store.plugins.module_utils.errors import AlreadyExists, BadLocation, NotFound, PreconditionFailed
 from ansible_collections.kops.state_store.plugins.module_utils.registry import open_store
 from ansible_collections.kops.state_store.plugins.module_utils.store import Entry
 from ansible_collections.kops.state_store.plugins.module_utils.workflows.sync import Sync, content_equal, listed_equal
@@ -225,6 +225,25 @@ def test_destination_changed_during_run_is_not_overwritten(tmp_path):
     with pytest.raises(PreconditionFailed):
         sync.run()
     assert destination.read('c1/config')[0] == b'someone else'
+
+
+@pytest.mark.parametrize('parallel', [1, 3])
+def test_first_failure_stops_the_run(tmp_path, parallel):
+    """An entry created at the destination after its listing fails its create-if-absent copy: the error is
+    raised, and no worker starts another copy after it (the other workers finish the copy they are doing, so
+    only with one worker is it known how many were done). The report counts what was done."""
+    source, destination = open_store(str(tmp_path / 'src')), open_store(str(tmp_path / 'dst'))
+    tree = dict(('c/%03d' % number, b'x%d' % number) for number in range(40))
+    fill(source, tree)
+    sync = Sync(source, destination, parallel=parallel)
+    sync.destination = _FrozenListing(destination, [])
+    destination.write('c/000', b'someone else')
+    with pytest.raises(AlreadyExists):
+        sync.run()
+    assert destination.read('c/000')[0] == b'someone else'
+    assert sync.report.copied == len(content(destination)) - 1
+    if parallel == 1:
+        assert sync.report.copied == 0
 
 
 class _FrozenListing(object):
