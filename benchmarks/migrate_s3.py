@@ -24,7 +24,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ import yaml
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sync_s3 import BIN, REPO, Bench, median  # noqa: E402  (same server, environment and tools)
+from measure import measured_run  # noqa: E402  (time and peak memory of one command)
 from servers.moto import MotoServer  # noqa: E402
 
 PLAYBOOK = os.path.join(REPO, 'playbooks', 'migrate_state_store.yml')
@@ -115,12 +115,8 @@ class MigrationBench(Bench):
         """Largest resident set (MiB) among ansible-playbook and what it waits for, over the role's first run."""
         source_bucket = self.bucket('memsrc')
         self.fill_clusters(source_bucket, clusters, extra)
-        measure = ('import resource, subprocess, sys; completed = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); '
-                   'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(completed.returncode)')
         command = self.role_command('s3://%s' % source_bucket, 's3://%s' % self.bucket('memdst'))
-        completed = subprocess.run([sys.executable, '-c', measure] + command, env=self.env, stdout=subprocess.PIPE,
-                                   text=True, check=True)
-        return int(completed.stdout.split()[-1]) / 1024.0
+        return measured_run(command, self.env).peak_mib
 
 
 def report(clusters, count, times):

@@ -38,6 +38,7 @@ BIN = os.path.dirname(sys.executable)
 sys.path.insert(0, os.path.join(REPO, 'tests'))
 
 from servers.moto import MotoServer, clean_aws_environment  # noqa: E402  (the test suite's moto launcher)
+from measure import measured_run  # noqa: E402  (time and peak memory of one command)
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -196,14 +197,10 @@ class Bench(object):
         folder = os.path.join(self.workdir, 'big-store')
         self.fill_folder(folder, self.args.memory_entries)
         dest = 's3://%s' % self.bucket('bigdst')
-        measure = ('import resource, subprocess, sys; completed = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); '
-                   'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(completed.returncode)')
         figures = []
         for _run in ('first', 'second'):
-            started = time.monotonic()
-            completed = subprocess.run([sys.executable, '-c', measure] + self.module_command('file://%s' % folder, dest),
-                                       env=self.env, stdout=subprocess.PIPE, text=True, check=True)
-            figures.append((int(completed.stdout.split()[-1]) / 1024.0, time.monotonic() - started))
+            run = measured_run(self.module_command('file://%s' % folder, dest), self.env)
+            figures.append((run.peak_mib, run.elapsed))
         return figures
 
 
