@@ -255,8 +255,9 @@ class Sync(object):
                         errors.append(exc)
                     return
 
-        with ThreadPoolExecutor(min(self.parallel, len(work))) as pool:
-            workers = [pool.submit(worker) for _number in range(min(self.parallel, len(work)))]
+        count = min(self.parallel, len(work))
+        with ThreadPoolExecutor(count) as pool:
+            workers = [pool.submit(worker) for _number in range(count)]
             try:
                 for future in workers:
                     future.result()
